@@ -1,0 +1,1 @@
+"""Ingest endpoints: contacts, products, orders, events, consents in batches."""

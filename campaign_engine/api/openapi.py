@@ -1,0 +1,1 @@
+"""The OpenAPI document for /api/v1, generated from the pydantic models."""

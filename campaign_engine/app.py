@@ -1,0 +1,103 @@
+"""The Flask application factory: runtime, blueprints, health, metrics and error handling."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from importlib.metadata import entry_points
+
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from campaign_engine.config import Settings, load_settings
+from campaign_engine.errors import DomainError
+from campaign_engine.observability import WebMetrics, install_request_logging
+from campaign_engine.runtime import Runtime, build_runtime
+
+WEB_PLUGINS = "campaign_engine.web"
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the web app; UI packages (such as `admin`) plug in through entry points."""
+    if runtime is None:
+        runtime = build_runtime(settings or load_settings())
+    settings = runtime.settings
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        TESTING=settings.testing,
+    )
+    app.extensions["campaign_engine"] = runtime
+    metrics = WebMetrics()
+    install_request_logging(app, metrics)
+    _install_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            runtime.check_database()
+        except Exception as exc:  # any failure of the database is "unhealthy"
+            return jsonify(status="error", database=str(exc).splitlines()[0]), 503
+        return jsonify(status="ok", database="ok"), 200
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return metrics.exposition()
+
+    from campaign_engine.api import api_blueprint
+
+    app.register_blueprint(api_blueprint)
+    for plugin in entry_points(group=WEB_PLUGINS):
+        plugin.load()(app)
+    return app
+
+
+def current_runtime() -> Runtime:
+    """Return the runtime of the app handling the current request."""
+    runtime: Runtime = current_app.extensions["campaign_engine"]
+    return runtime
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.testing:
+        return secrets.token_hex(32)
+    # Embedded default: a key generated once and kept beside the SQLite file.
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    path = settings.instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> tuple[Response, int]:
+        body = {
+            "error": {
+                "code": exc.code,
+                "message": exc.message,
+                "problems": [p.as_dict() for p in exc.problems],
+            }
+        }
+        return jsonify(body), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | HTTPException:
+        if not _wants_json():
+            return exc
+        body = {"error": {"code": exc.name.lower().replace(" ", "_"), "message": exc.description, "problems": []}}
+        response = jsonify(body)
+        response.status_code = exc.code or 500
+        return response

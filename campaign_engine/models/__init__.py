@@ -1,0 +1,34 @@
+"""Typed ORM rows, one module per aggregate; importing this registers every table."""
+
+from campaign_engine.models.accounts import ROLES, SCOPES, ApiKey, User
+from campaign_engine.models.campaigns import Campaign, CampaignMember
+from campaign_engine.models.catalog import Product
+from campaign_engine.models.contacts import (
+    CHANNELS,
+    CONSENT_STATES,
+    Consent,
+    ConsentEvent,
+    Contact,
+    Suppression,
+)
+from campaign_engine.models.events import Event
+from campaign_engine.models.orders import Order, OrderLine
+
+__all__ = [
+    "CHANNELS",
+    "CONSENT_STATES",
+    "ROLES",
+    "SCOPES",
+    "ApiKey",
+    "Campaign",
+    "CampaignMember",
+    "Consent",
+    "ConsentEvent",
+    "Contact",
+    "Event",
+    "Order",
+    "OrderLine",
+    "Product",
+    "Suppression",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Journeys: pure journey definitions, validation and the step function (advance)."""

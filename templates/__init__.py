@@ -1,0 +1,1 @@
+"""Message templates: the sandboxed template environment, rendering and starter templates."""

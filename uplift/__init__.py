@@ -1,0 +1,1 @@
+"""Uplift modelling: sklearn-style estimators, evaluation and contact policy (pure)."""
