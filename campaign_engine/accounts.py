@@ -20,7 +20,9 @@ KEY_PREFIX = "ce"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-def create_user(session: Session, email: str, password: str, role: str, name: str | None = None) -> User:
+def create_user(
+    session: Session, email: str, password: str, role: str, name: str | None = None
+) -> User:
     """Add a user with a hashed password; reject duplicates, weak passwords and unknown roles."""
     email = email.strip().lower()
     problems = []
@@ -70,7 +72,12 @@ def create_api_key(
     if unknown or not scopes:
         raise InvalidInput(
             "cannot create API key",
-            [Problem("scopes", f"unknown or missing scopes {unknown}; use some of {', '.join(SCOPES)}")],
+            [
+                Problem(
+                    "scopes",
+                    f"unknown or missing scopes {unknown}; use some of {', '.join(SCOPES)}",
+                )
+            ],
         )
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
@@ -86,17 +93,21 @@ def create_api_key(
     return key, f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
-def authenticate_api_key(session: Session, token: str | None, scope: str) -> ApiKey:
-    """Return the key behind a Bearer token if it is valid and carries `scope`."""
+def authenticate_api_key(session: Session, token: str | None, scope: str | None) -> ApiKey:
+    """Return the key behind a Bearer token if it is valid and carries `scope` (None: any)."""
     if not token:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthorized("malformed API key")
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
-    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _hash_key(parts[2])):
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not hmac.compare_digest(key.key_hash, _hash_key(parts[2]))
+    ):
         raise Unauthorized("unknown or revoked API key")
-    if scope not in key.scope_set:
+    if scope is not None and scope not in key.scope_set:
         raise Forbidden(f"this API key lacks the {scope!r} scope")
     key.last_used_at = utcnow()
     return key

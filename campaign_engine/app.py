@@ -6,15 +6,17 @@ import logging
 import secrets
 from importlib.metadata import entry_points
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from campaign_engine.config import Settings, load_settings
 from campaign_engine.errors import DomainError
 from campaign_engine.observability import WebMetrics, install_request_logging
 from campaign_engine.runtime import Runtime, build_runtime
+from campaign_engine.web import EXTENSION, current_runtime
 
 WEB_PLUGINS = "campaign_engine.web"
+__all__ = ["create_app", "current_runtime"]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -22,7 +24,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
     settings = runtime.settings
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_secret_key(settings),
@@ -32,7 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
         TESTING=settings.testing,
     )
-    app.extensions["campaign_engine"] = runtime
+    app.extensions[EXTENSION] = runtime
     metrics = WebMetrics()
     install_request_logging(app, metrics)
     _install_error_handlers(app)
@@ -55,12 +59,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for plugin in entry_points(group=WEB_PLUGINS):
         plugin.load()(app)
     return app
-
-
-def current_runtime() -> Runtime:
-    """Return the runtime of the app handling the current request."""
-    runtime: Runtime = current_app.extensions["campaign_engine"]
-    return runtime
 
 
 def _secret_key(settings: Settings) -> str:
@@ -97,7 +95,13 @@ def _install_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response | HTTPException:
         if not _wants_json():
             return exc
-        body = {"error": {"code": exc.name.lower().replace(" ", "_"), "message": exc.description, "problems": []}}
+        body = {
+            "error": {
+                "code": exc.name.lower().replace(" ", "_"),
+                "message": exc.description,
+                "problems": [],
+            }
+        }
         response = jsonify(body)
         response.status_code = exc.code or 500
         return response

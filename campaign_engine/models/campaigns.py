@@ -51,5 +51,5 @@ class CampaignMember(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
         Index("ix_campaign_members_contact", "contact_id"),
-        CheckConstraint(f"\"group\" IN {GROUPS!r}", name="group"),
+        CheckConstraint(f'"group" IN {GROUPS!r}', name="group"),
     )

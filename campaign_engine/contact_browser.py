@@ -1,0 +1,428 @@
+"""Contact browser queries for the admin UI: store totals, contact search, one contact's history."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from campaign_engine.errors import InvalidInput, NotFound, Problem
+from campaign_engine.models import (
+    Consent,
+    ConsentEvent,
+    Contact,
+    Event,
+    Order,
+    OrderLine,
+    Product,
+)
+
+PAGE_SIZE = 25
+# Counting stops here so a broad search over millions of contacts never scans the whole table.
+COUNT_CAP = 10_000
+MAX_QUERY_LENGTH = 200
+RECENT_ORDERS = 10
+RECENT_EVENTS = 25
+RECENT_CONSENT_CHANGES = 20
+_LIKE_ESCAPE = "\\"
+_PHONE_NOISE = re.compile(r"[\s().-]")
+
+
+@dataclass(frozen=True)
+class StoreTotals:
+    """How many rows the store holds, for the dashboard."""
+
+    contacts: int
+    orders: int
+    products: int
+    events: int
+
+
+@dataclass(frozen=True)
+class ContactSummary:
+    """One row of the contact list."""
+
+    id: int
+    external_id: str
+    email: str | None
+    phone: str | None
+    name: str
+    city: str | None
+    country: str | None
+    lifecycle_stage: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of contacts matching a search, with the (capped) number of matches."""
+
+    query: str
+    contacts: list[ContactSummary]
+    page: int
+    page_size: int
+    total: int
+    total_is_capped: bool
+
+    @property
+    def pages(self) -> int:
+        """Return how many pages the (capped) matches fill."""
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        """Return whether a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """Return whether a page comes after this one."""
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class ContactProfile:
+    """The stored fields of one contact."""
+
+    id: int
+    external_id: str
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    birth_date: date | None
+    gender: str | None
+    city: str | None
+    region: str | None
+    country: str | None
+    postal_code: str | None
+    time_zone: str | None
+    locale: str | None
+    household_income: int | None
+    education_level: str | None
+    lifecycle_stage: str
+    source: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def name(self) -> str:
+        """Return the full name, or an empty string."""
+        return _full_name(self.first_name, self.last_name)
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """The current consent of a contact for one channel and purpose."""
+
+    channel: str
+    purpose: str
+    state: str
+    source: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """One recorded change of consent."""
+
+    channel: str
+    purpose: str
+    state: str
+    source: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderLineSummary:
+    """One product on an order."""
+
+    line_number: int
+    product_name: str
+    sku: str
+    quantity: int
+    unit_price: float
+
+    @property
+    def amount(self) -> float:
+        """Return quantity times unit price."""
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """One order with its lines."""
+
+    id: int
+    external_id: str
+    ordered_at: datetime
+    currency: str
+    revenue: float
+    campaign_code: str | None
+    channel: str | None
+    lines: list[OrderLineSummary]
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One behavioural event."""
+
+    id: int
+    type: str
+    occurred_at: datetime
+    source: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContactDetail:
+    """Everything the contact page shows."""
+
+    profile: ContactProfile
+    consents: list[ConsentState]
+    consent_history: list[ConsentChange]
+    order_count: int
+    lifetime_revenue: float
+    recent_orders: list[OrderSummary]
+    recent_events: list[EventSummary]
+
+
+def count_store(session: Session) -> StoreTotals:
+    """Count contacts, orders, products and events."""
+
+    def count(model: type[Any]) -> int:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+    return StoreTotals(
+        contacts=count(Contact), orders=count(Order), products=count(Product), events=count(Event)
+    )
+
+
+def search_contacts(
+    session: Session, query: str = "", page: int = 1, page_size: int = PAGE_SIZE
+) -> ContactPage:
+    """Return one page of contacts whose email, name, external id or phone match `query`.
+
+    Email and names match by case-insensitive prefix, external id and phone by equality.
+    Counting stops at COUNT_CAP matches, and pages never reach past it.
+    """
+    query = query.strip()
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidInput(
+            "search is too long",
+            [Problem("q", f"use at most {MAX_QUERY_LENGTH} characters")],
+        )
+    last_page = max(1, math.ceil(COUNT_CAP / page_size))
+    page = min(max(page, 1), last_page)
+    conditions = [_matches(query)] if query else []
+    matching = select(Contact.id).where(*conditions).limit(COUNT_CAP + 1)
+    counted = session.scalar(select(func.count()).select_from(matching.subquery()))
+    total = counted or 0
+    rows = session.execute(
+        select(
+            Contact.id,
+            Contact.external_id,
+            Contact.email,
+            Contact.phone,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.city,
+            Contact.country,
+            Contact.lifecycle_stage,
+            Contact.created_at,
+        )
+        .where(*conditions)
+        .order_by(Contact.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    contacts = [
+        ContactSummary(
+            id=row.id,
+            external_id=row.external_id,
+            email=row.email,
+            phone=row.phone,
+            name=_full_name(row.first_name, row.last_name),
+            city=row.city,
+            country=row.country,
+            lifecycle_stage=row.lifecycle_stage,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+    return ContactPage(
+        query=query,
+        contacts=contacts,
+        page=page,
+        page_size=page_size,
+        total=min(total, COUNT_CAP),
+        total_is_capped=total > COUNT_CAP,
+    )
+
+
+def get_contact_detail(session: Session, contact_id: int) -> ContactDetail:
+    """Return a contact's profile, consents, recent orders (with lines) and recent events."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"there is no contact with id {contact_id}")
+    order_count, revenue = session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.revenue), 0)).where(
+            Order.contact_id == contact_id
+        )
+    ).one()
+    return ContactDetail(
+        profile=_profile(contact),
+        consents=_consents(session, contact_id),
+        consent_history=_consent_history(session, contact_id),
+        order_count=order_count,
+        lifetime_revenue=float(revenue),
+        recent_orders=_recent_orders(session, contact_id),
+        recent_events=_recent_events(session, contact_id),
+    )
+
+
+def _matches(query: str) -> ColumnElement[bool]:
+    prefix = _escape_like(query.lower()) + "%"
+    email = _starts_with(Contact.email, prefix)
+    if "@" in query:
+        return or_(Contact.external_id == query, email)
+    phone = _PHONE_NOISE.sub("", query)
+    words = query.split()
+    names = [_starts_with(Contact.first_name, prefix), _starts_with(Contact.last_name, prefix)]
+    if len(words) > 1:
+        first, last = words[0], " ".join(words[1:])
+        names.append(
+            and_(
+                _starts_with(Contact.first_name, _escape_like(first.lower()) + "%"),
+                _starts_with(Contact.last_name, _escape_like(last.lower()) + "%"),
+            )
+        )
+    return or_(
+        Contact.external_id == query,
+        Contact.phone.in_({query, phone}),
+        email,
+        *names,
+    )
+
+
+def _starts_with(column: InstrumentedAttribute[str | None], pattern: str) -> ColumnElement[bool]:
+    return func.lower(column).like(pattern, escape=_LIKE_ESCAPE)
+
+
+def _escape_like(text: str) -> str:
+    for char in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(char, _LIKE_ESCAPE + char)
+    return text
+
+
+def _full_name(first: str | None, last: str | None) -> str:
+    return " ".join(part for part in (first, last) if part)
+
+
+def _profile(contact: Contact) -> ContactProfile:
+    return ContactProfile(
+        id=contact.id,
+        external_id=contact.external_id,
+        email=contact.email,
+        phone=contact.phone,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        birth_date=contact.birth_date,
+        gender=contact.gender,
+        city=contact.city,
+        region=contact.region,
+        country=contact.country,
+        postal_code=contact.postal_code,
+        time_zone=contact.time_zone,
+        locale=contact.locale,
+        household_income=contact.household_income,
+        education_level=contact.education_level,
+        lifecycle_stage=contact.lifecycle_stage,
+        source=contact.source,
+        attributes=dict(contact.attributes or {}),
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+    )
+
+
+def _consents(session: Session, contact_id: int) -> list[ConsentState]:
+    rows = session.execute(
+        select(Consent.channel, Consent.purpose, Consent.state, Consent.source, Consent.updated_at)
+        .where(Consent.contact_id == contact_id)
+        .order_by(Consent.channel, Consent.purpose)
+    )
+    return [ConsentState(**row._asdict()) for row in rows]
+
+
+def _consent_history(session: Session, contact_id: int) -> list[ConsentChange]:
+    rows = session.execute(
+        select(
+            ConsentEvent.channel,
+            ConsentEvent.purpose,
+            ConsentEvent.state,
+            ConsentEvent.source,
+            ConsentEvent.occurred_at,
+        )
+        .where(ConsentEvent.contact_id == contact_id)
+        .order_by(ConsentEvent.occurred_at.desc(), ConsentEvent.id.desc())
+        .limit(RECENT_CONSENT_CHANGES)
+    )
+    return [ConsentChange(**row._asdict()) for row in rows]
+
+
+def _recent_orders(session: Session, contact_id: int) -> list[OrderSummary]:
+    orders = session.execute(
+        select(
+            Order.id,
+            Order.external_id,
+            Order.ordered_at,
+            Order.currency,
+            Order.revenue,
+            Order.campaign_code,
+            Order.channel,
+        )
+        .where(Order.contact_id == contact_id)
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(RECENT_ORDERS)
+    ).all()
+    lines: dict[int, list[OrderLineSummary]] = {order.id: [] for order in orders}
+    if lines:
+        for row in session.execute(
+            select(
+                OrderLine.order_id,
+                OrderLine.line_number,
+                Product.name,
+                Product.sku,
+                OrderLine.quantity,
+                OrderLine.unit_price,
+            )
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id.in_(list(lines)))
+            .order_by(OrderLine.order_id, OrderLine.line_number)
+        ):
+            lines[row.order_id].append(
+                OrderLineSummary(
+                    line_number=row.line_number,
+                    product_name=row.name,
+                    sku=row.sku,
+                    quantity=row.quantity,
+                    unit_price=row.unit_price,
+                )
+            )
+    return [OrderSummary(**order._asdict(), lines=lines[order.id]) for order in orders]
+
+
+def _recent_events(session: Session, contact_id: int) -> list[EventSummary]:
+    rows = session.execute(
+        select(Event.id, Event.type, Event.occurred_at, Event.source, Event.properties)
+        .where(Event.contact_id == contact_id)
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(RECENT_EVENTS)
+    )
+    return [EventSummary(**row._asdict()) for row in rows]
