@@ -24,7 +24,7 @@ SESSION_CSRF = "admin_csrf_token"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.login_submit", "admin.static"})
+PUBLIC_ENDPOINTS = frozenset({"admin.show_login", "admin.login", "admin.static"})
 _ROLES_ATTRIBUTE = "admin_roles"
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -127,7 +127,7 @@ def guard_admin() -> ResponseReturnValue | None:
     if user is None:
         session.pop(SESSION_USER, None)
         here = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for("admin.login", next=here))
+        return redirect(url_for("admin.show_login", next=here))
     g.admin_user = user
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and user.role not in allowed_roles(view):
@@ -138,10 +138,15 @@ def guard_admin() -> ResponseReturnValue | None:
 def _check_csrf() -> None:
     expected = session.get(SESSION_CSRF)
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+    if not isinstance(expected, str) or not sent or not _same(expected, sent):
         raise CsrfRejected(
             "This form was not sent from this site or has expired. Reload the page and try again."
         )
+
+
+def _same(expected: str, sent: str) -> bool:
+    # compare_digest refuses non-ASCII str, and a forged token may hold anything.
+    return hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
 
 
 def _load_user() -> CurrentUser | None:

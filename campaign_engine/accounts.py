@@ -111,3 +111,15 @@ def authenticate_api_key(session: Session, token: str | None, scope: str | None)
         raise Forbidden(f"this API key lacks the {scope!r} scope")
     key.last_used_at = utcnow()
     return key
+
+
+def reset_or_create_user(
+    session: Session, email: str, password: str, role: str, name: str | None
+) -> User:
+    """Set the password of the user with `email`, creating the user when missing."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        return create_user(session, email, password, role, name)
+    user.password_hash = generate_password_hash(password)
+    user.role, user.active = role, True
+    return user

@@ -82,7 +82,7 @@ def _wants_json() -> bool:
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response, int]:
-        body = {
+        body: dict[str, object] = {
             "error": {
                 "code": exc.code,
                 "message": exc.message,
@@ -95,7 +95,7 @@ def _install_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response | HTTPException:
         if not _wants_json():
             return exc
-        body = {
+        body: dict[str, object] = {
             "error": {
                 "code": exc.name.lower().replace(" ", "_"),
                 "message": exc.description,

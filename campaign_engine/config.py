@@ -20,6 +20,7 @@ class Settings:
     database_url: str = ""
     secret_key: str = ""
     broker_url: str = ""
+    result_backend: str = ""
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -66,6 +67,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get("CE_DATABASE_URL", ""),
         secret_key=env.get("CE_SECRET_KEY", ""),
         broker_url=env.get("CE_BROKER_URL", ""),
+        result_backend=env.get("CE_RESULT_BACKEND", ""),
         log_level=env.get("CE_LOG_LEVEL", "INFO").upper(),
         host=env.get("CE_HOST", "127.0.0.1"),
         port=_int(env, "CE_PORT", 8000),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, request
 
@@ -11,16 +12,18 @@ from campaign_engine.db import transaction
 from campaign_engine.errors import InvalidInput, Problem
 from campaign_engine.web import current_runtime
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Endpoint → scope. An endpoint missing here is refused, so a new one cannot go out open.
 SCOPES: dict[str, str | None] = {}
 
 
-def requires_scope(scope: str | None) -> Any:
+def requires_scope(scope: str | None) -> Callable[[F], F]:
     """Declare the scope a view needs (None: any valid key)."""
 
-    def register(view: Any) -> Any:
+    def register(view: F) -> F:
         SCOPES[f"api.{view.__name__}"] = scope
         return view
 

@@ -33,7 +33,9 @@ def problems_of(error: ValidationError) -> list[Problem]:
     problems = []
     for detail in error.errors(include_url=False):
         message = MESSAGES.get(detail["type"]) or detail["msg"].removeprefix("Value error, ")
-        if detail["type"] not in SELF_EXPLAINED and not isinstance(detail.get("input"), dict | list):
+        if detail["type"] not in SELF_EXPLAINED and not isinstance(
+            detail.get("input"), dict | list
+        ):
             message += f" (got {detail['input']!r})"
         problems.append(Problem(field_path(detail["loc"]), message))
     return problems

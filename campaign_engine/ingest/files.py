@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -198,7 +199,7 @@ def import_file(
     """
     fmt = file_format(path, fmt)
     report = ImportReport(kind)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle), None) if fmt == "csv" else None
         handle.seek(0)
         rows = read_csv(handle, kind) if fmt == "csv" else read_jsonl(handle)
@@ -207,7 +208,7 @@ def import_file(
             for chunk in _chunks(rows):
                 _import_chunk(session, kind, chunk, report, writer, skip_invalid)
                 if progress:
-                    progress(handle.buffer.tell())
+                    progress(raw.tell())
         finally:
             if writer:
                 writer.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from campaign_engine.db import dialect_insert
@@ -196,7 +196,8 @@ def write_orders(session: Session, items: Sequence[Item[OrderRecord]]) -> BatchR
     if not valid:
         return BatchResult(rejected=rejected)
 
-    order_rows, line_rows = [], []
+    order_rows: list[dict[str, Any]] = []
+    line_rows: list[list[tuple[Any, int, float]]] = []
     for _, record in valid:
         lines = [
             (
@@ -219,14 +220,14 @@ def write_orders(session: Session, items: Sequence[Item[OrderRecord]]) -> BatchR
             }
         )
         line_rows.append(lines)
-    keys = [row["external_id"] for row in order_rows]
+    keys: list[str] = [row["external_id"] for row in order_rows]
     existing = _ids_by_key(session, Order.external_id, Order.id, keys)
     if existing:
         session.execute(delete(OrderLine).where(OrderLine.order_id.in_(list(existing.values()))))
     _upsert(session, Order.__table__, "external_id", order_rows, {})
     order_ids = _ids_by_key(session, Order.external_id, Order.id, keys)
     session.execute(
-        OrderLine.__table__.insert(),
+        insert(OrderLine),
         [
             {
                 "order_id": order_ids[key],

@@ -1,0 +1,261 @@
+"""The `campaign-engine` command: demo, serve, scheduler, worker, db, import, users, apikeys."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from campaign_engine.config import load_settings
+from campaign_engine.db import transaction
+from campaign_engine.errors import DomainError
+from campaign_engine.ingest.records import Kind
+from campaign_engine.models import ROLES, SCOPES
+from campaign_engine.runtime import Runtime, build_runtime
+from campaign_engine.schema import current_revision, head_revision, upgrade
+
+DEMO_ADMIN = "admin@demo.local"
+
+
+class Invocation:
+    """What one run of the command shares: the runtime, built on first use from CE_*."""
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        """Return the runtime for the CE_* environment; its engine closes with the command."""
+        runtime = build_runtime(load_settings())
+        click.get_current_context().call_on_close(runtime.engine.dispose)
+        return runtime
+
+    @property
+    def migrated_runtime(self) -> Runtime:
+        """Return the runtime, refusing a database whose schema is not current."""
+        if current_revision(self.runtime.engine) != head_revision():
+            raise click.ClickException(
+                "the database schema is not current; run `campaign-engine db upgrade`"
+            )
+        return self.runtime
+
+
+pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
+
+
+class DomainErrors(click.Group):
+    """Turn domain errors into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=DomainErrors)
+@click.version_option(package_name="campaign-engine")
+def main() -> None:
+    """Campaign Engine: segments, journeys and campaigns over email, SMS and social."""
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@pass_invocation
+def db_upgrade(inv: Invocation) -> None:
+    """Apply every pending migration."""
+    rt = inv.runtime
+    upgrade(rt.engine)
+    click.echo(
+        f"database at revision {current_revision(rt.engine)} ({rt.engine.url.render_as_string()})"
+    )
+
+
+@db.command("current")
+@pass_invocation
+def db_current(inv: Invocation) -> None:
+    """Print the schema revision of the database and of the code."""
+    rt = inv.runtime
+    click.echo(f"database: {current_revision(rt.engine) or 'empty'}; code: {head_revision()}")
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice([k.value for k in Kind]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file suffix."
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid records; write the rest to a rejects file.",
+)
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Where rejected rows go."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_invocation
+def import_(
+    inv: Invocation,
+    kind: str,
+    path: Path,
+    fmt: str | None,
+    skip_invalid: bool,
+    rejects: Path | None,
+    quiet: bool,
+) -> None:
+    """Import contacts, products, orders, events or consents from CSV or JSON Lines.
+
+    By default a file is imported whole or not at all; every bad line is reported.
+    """
+    from campaign_engine.ingest.files import import_file
+
+    rt = inv.migrated_runtime
+    if skip_invalid and rejects is None:
+        rejects = path.with_name(path.stem + ".rejects" + path.suffix)
+    with click.progressbar(
+        length=path.stat().st_size, label=f"importing {kind}", file=sys.stderr, hidden=quiet
+    ) as bar:
+
+        def progress(position: int) -> None:
+            bar.update(position - bar.pos)
+
+        with transaction(rt.sessions) as session:
+            report = import_file(session, Kind(kind), path, fmt, skip_invalid, rejects, progress)
+    result = report.result
+    click.echo(
+        f"{kind}: {report.records} read, {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {report.rejected_lines} rejected"
+    )
+    if report.rejected_lines:
+        click.echo(f"rejected records and reasons: {rejects}")
+
+
+@main.group()
+def users() -> None:
+    """Manage admin UI users."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="marketer", show_default=True)
+@click.option("--name")
+@click.password_option(help="Prompted for when not given.")
+@pass_invocation
+def users_create(inv: Invocation, email: str, role: str, name: str | None, password: str) -> None:
+    """Create a user who can log in to the admin UI."""
+    from campaign_engine.accounts import create_user
+
+    with transaction(inv.migrated_runtime.sessions) as session:
+        user = create_user(session, email, password, role, name)
+    click.echo(f"created {user.role} {user.email}")
+
+
+@main.group()
+def apikeys() -> None:
+    """Manage API keys for the storefront and ingest clients."""
+
+
+@apikeys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option("--scope", "scopes", type=click.Choice(SCOPES), multiple=True, required=True)
+@pass_invocation
+def apikeys_create(inv: Invocation, name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API key and print it (it is shown only once)."""
+    from campaign_engine.accounts import create_api_key
+
+    with transaction(inv.migrated_runtime.sessions) as session:
+        key, token = create_api_key(session, name, list(scopes))
+    click.echo(f"API key {key.name!r} with scopes {key.scopes}:\n{token}")
+
+
+@main.command()
+@click.option(
+    "--contacts", default=5000, show_default=True, help="Size of the demo store (1k to 1M)."
+)
+@click.option(
+    "--seed", default=42, show_default=True, help="Random seed: the same seed gives the same store."
+)
+@click.option("--serve/--no-serve", default=True, help="Serve after seeding, or seed and exit.")
+@click.option("--host", default=None, help="Default: CE_HOST.")
+@click.option("--port", type=int, default=None, help="Default: CE_PORT.")
+@pass_invocation
+def demo(
+    inv: Invocation, contacts: int, seed: int, serve: bool, host: str | None, port: int | None
+) -> None:
+    """Migrate, seed a demo store once, print an admin login, serve all in one process."""
+    from campaign_engine.accounts import reset_or_create_user
+    from campaign_engine.demo import demo_is_seeded, seed_demo
+
+    rt = inv.runtime
+    upgrade(rt.engine)
+    if demo_is_seeded(rt.engine):
+        click.echo("demo data already present: reusing it")
+    else:
+        with click.progressbar(length=1, label="seeding demo store", file=sys.stderr) as bar:
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.label = f"seeding {stage}"
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            summary = seed_demo(rt.engine, contacts=contacts, seed=seed, progress=progress)
+        click.echo(f"seeded: {summary}")
+    password = secrets.token_urlsafe(12)
+    with transaction(rt.sessions) as session:
+        reset_or_create_user(session, DEMO_ADMIN, password, "admin", "Demo admin")
+    host = host or rt.settings.host
+    port = port or rt.settings.port
+    click.echo(f"\nCampaign Engine demo: http://{host}:{port}/admin/")
+    click.echo(f"  login: {DEMO_ADMIN}\n  password: {password}\n")
+    if serve:
+        from campaign_engine.servers import serve_all_in_one
+
+        serve_all_in_one(rt, host, port)
+
+
+@main.command()
+@click.option("--workers", type=int, default=None, help="Default: CE_WEB_WORKERS.")
+@pass_invocation
+def serve(inv: Invocation, workers: int | None) -> None:
+    """Serve the web UI and API with gunicorn."""
+    from campaign_engine.servers import serve_production
+
+    rt = inv.migrated_runtime
+    settings = rt.settings
+    serve_production(
+        lambda: build_runtime(settings),
+        settings.host,
+        settings.port,
+        workers or settings.web_workers,
+    )
+
+
+@main.command()
+@pass_invocation
+def scheduler(inv: Invocation) -> None:
+    """Run the scheduler process (due campaigns, journey ticks, refreshes)."""
+    from campaign_engine.scheduler import build_scheduler
+
+    build_scheduler(inv.migrated_runtime, blocking=True).start()
+
+
+@main.command()
+@click.option("--concurrency", type=int, default=2, show_default=True)
+@pass_invocation
+def worker(inv: Invocation, concurrency: int) -> None:
+    """Run a Celery worker for sending and scoring batches (needs CE_BROKER_URL)."""
+    from campaign_engine.tasks import make_celery
+
+    rt = inv.migrated_runtime
+    if not rt.settings.broker_url:
+        raise click.ClickException(
+            "CE_BROKER_URL is not set: without a broker, batches run inside `serve` and `demo`"
+        )
+    make_celery(rt.settings).worker_main(
+        ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+    )

@@ -1,0 +1,272 @@
+"""The contact browser service: search, paging, the capped count and one contact's history."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from campaign_engine import contact_browser
+from campaign_engine.contact_browser import count_store, get_contact_detail, search_contacts
+from campaign_engine.db import transaction
+from campaign_engine.errors import InvalidInput, NotFound
+from campaign_engine.models import Consent, ConsentEvent, Event, Order, OrderLine, Product
+from campaign_engine.runtime import Runtime
+from tests.factories import make_contact
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def add_product(session: Session, sku: str, name: str, price: float) -> Product:
+    """Add a product."""
+    product = Product(sku=sku, name=name, category="misc", price=price)
+    session.add(product)
+    session.flush()
+    return product
+
+
+def add_order(
+    session: Session, contact_id: int, number: int, lines: list[tuple[Product, int]]
+) -> Order:
+    """Add an order `number` days after T0 with `lines` of (product, quantity)."""
+    revenue = sum(product.price * quantity for product, quantity in lines)
+    order = Order(
+        external_id=f"O-{contact_id}-{number}",
+        contact_id=contact_id,
+        ordered_at=T0 + timedelta(days=number),
+        revenue=revenue,
+        cost=0,
+    )
+    session.add(order)
+    session.flush()
+    for line_number, (product, quantity) in enumerate(lines, start=1):
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                line_number=line_number,
+                product_id=product.id,
+                quantity=quantity,
+                unit_price=product.price,
+                unit_cost=0,
+            )
+        )
+    return order
+
+
+def emails(runtime: Runtime, query: str) -> list[str | None]:
+    """Return the emails on the first page of results for `query`."""
+    with transaction(runtime.sessions) as session:
+        return [c.email for c in search_contacts(session, query).contacts]
+
+
+@pytest.fixture
+def people(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        make_contact(
+            session,
+            email="Ada.Lovelace@Example.com",
+            first_name="Ada",
+            last_name="Lovelace",
+            external_id="X-1",
+            phone="+441111",
+        )
+        make_contact(
+            session,
+            email="adam.smith@example.com",
+            first_name="Adam",
+            last_name="Smith",
+            external_id="X-2",
+        )
+        make_contact(
+            session,
+            email="grace@example.com",
+            first_name="Grace",
+            last_name="Hopper",
+            external_id="X-3",
+            phone="+15550100",
+        )
+        make_contact(
+            session,
+            email="under_score@example.com",
+            first_name="Ünal",
+            last_name="Percent%",
+            external_id="X-4",
+        )
+
+
+@pytest.mark.usefixtures("people")
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ada.", ["Ada.Lovelace@Example.com"]),
+        ("ADA.LOVELACE@EXAMPLE.COM", ["Ada.Lovelace@Example.com"]),
+        ("ada", ["adam.smith@example.com", "Ada.Lovelace@Example.com"]),
+        ("hopper", ["grace@example.com"]),
+        ("  Grace  ", ["grace@example.com"]),
+        ("ada love", ["Ada.Lovelace@Example.com"]),
+        ("X-2", ["adam.smith@example.com"]),
+        ("X-", []),
+        ("+15550100", ["grace@example.com"]),
+        ("+1 555-0100", ["grace@example.com"]),
+        ("5550100", []),
+        ("example.com", []),
+        ("%", []),
+        ("_", []),
+        ("under_", ["under_score@example.com"]),
+        ("percent%", ["under_score@example.com"]),
+    ],
+)
+def test_search_matches_prefixes_and_exact_keys(
+    runtime: Runtime, query: str, expected: list[str]
+) -> None:
+    assert emails(runtime, query) == expected
+
+
+def test_empty_search_lists_newest_first_with_total(runtime: Runtime, people: None) -> None:
+    with transaction(runtime.sessions) as session:
+        result = search_contacts(session, "")
+    assert result.total == 4
+    assert not result.total_is_capped
+    assert [c.external_id for c in result.contacts] == ["X-4", "X-3", "X-2", "X-1"]
+    assert result.contacts[0].name == "Ünal Percent%"
+
+
+def test_search_pages_through_matches(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        for n in range(7):
+            make_contact(session, email=f"page{n}@example.com")
+        pages = [search_contacts(session, "page", page=p, page_size=3) for p in (1, 2, 3)]
+    assert [len(p.contacts) for p in pages] == [3, 3, 1]
+    assert {p.total for p in pages} == {7}
+    assert pages[0].pages == 3
+    assert (pages[0].has_previous, pages[0].has_next) == (False, True)
+    assert (pages[2].has_previous, pages[2].has_next) == (True, False)
+    seen = [c.email for p in pages for c in p.contacts]
+    assert len(set(seen)) == 7
+
+
+def test_count_stops_at_the_cap(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contact_browser, "COUNT_CAP", 4)
+    with transaction(runtime.sessions) as session:
+        for n in range(6):
+            make_contact(session, email=f"many{n}@example.com")
+        result = search_contacts(session, "many", page=99, page_size=2)
+    assert (result.total, result.total_is_capped) == (4, True)
+    assert result.page == 2
+    assert len(result.contacts) == 2
+
+
+def test_page_below_one_is_the_first(runtime: Runtime, people: None) -> None:
+    with transaction(runtime.sessions) as session:
+        assert search_contacts(session, "", page=-3).page == 1
+
+
+def test_overlong_search_is_invalid(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session, pytest.raises(InvalidInput) as caught:
+        search_contacts(session, "x" * 201)
+    assert caught.value.problems[0].location == "q"
+
+
+def test_store_totals_count_each_table(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        contact = make_contact(session)
+        add_order(session, contact.id, 1, [(add_product(session, "S1", "Soap", 2.5), 2)])
+        session.add(Event(dedupe_key="e1", contact_id=contact.id, type="visit", occurred_at=T0))
+        session.flush()
+        totals = count_store(session)
+    assert (totals.contacts, totals.orders, totals.products, totals.events) == (1, 1, 1, 1)
+
+
+def test_contact_detail_holds_consents_recent_orders_with_lines_and_events(
+    runtime: Runtime,
+) -> None:
+    with transaction(runtime.sessions) as session:
+        contact = make_contact(session, attributes={"tier": "gold"})
+        other = make_contact(session)
+        soap = add_product(session, "S1", "Soap", 2.5)
+        towel = add_product(session, "T1", "Towel", 12.0)
+        for n in range(12):
+            add_order(session, contact.id, n, [(soap, 2), (towel, 1)])
+        add_order(session, other.id, 50, [(towel, 9)])
+        session.add_all(
+            [
+                Consent(
+                    contact_id=contact.id,
+                    channel="sms",
+                    purpose="marketing",
+                    state="opted_out",
+                    updated_at=T0,
+                ),
+                Consent(
+                    contact_id=contact.id,
+                    channel="email",
+                    purpose="marketing",
+                    state="opted_in",
+                    updated_at=T0,
+                ),
+                ConsentEvent(
+                    contact_id=contact.id,
+                    channel="sms",
+                    purpose="marketing",
+                    state="opted_in",
+                    occurred_at=T0 - timedelta(days=1),
+                ),
+                ConsentEvent(
+                    contact_id=contact.id,
+                    channel="sms",
+                    purpose="marketing",
+                    state="opted_out",
+                    occurred_at=T0,
+                ),
+            ]
+        )
+        for n in range(30):
+            session.add(
+                Event(
+                    dedupe_key=f"e{n}",
+                    contact_id=contact.id,
+                    type=f"t{n}",
+                    properties={"n": n},
+                    occurred_at=T0 + timedelta(minutes=n),
+                )
+            )
+        contact_id = contact.id
+    with transaction(runtime.sessions) as session:
+        detail = get_contact_detail(session, contact_id)
+    # Plain data: usable after the session closed, with no ORM row inside.
+    assert is_dataclass(detail)
+    assert detail.profile.attributes == {"tier": "gold"}
+    assert [(c.channel, c.state) for c in detail.consents] == [
+        ("email", "opted_in"),
+        ("sms", "opted_out"),
+    ]
+    assert [c.state for c in detail.consent_history] == ["opted_out", "opted_in"]
+    assert detail.order_count == 12
+    assert detail.lifetime_revenue == pytest.approx(12 * 17.0)
+    assert len(detail.recent_orders) == contact_browser.RECENT_ORDERS
+    assert detail.recent_orders[0].ordered_at == T0 + timedelta(days=11)
+    lines = detail.recent_orders[0].lines
+    assert [(x.product_name, x.quantity, x.unit_price) for x in lines] == [
+        ("Soap", 2, 2.5),
+        ("Towel", 1, 12.0),
+    ]
+    assert lines[0].amount == 5.0
+    assert len(detail.recent_events) == contact_browser.RECENT_EVENTS
+    assert detail.recent_events[0].type == "t29"
+    assert detail.recent_events[0].properties == {"n": 29}
+    assert {f.name for f in fields(detail)} >= {"profile", "consents", "recent_orders"}
+
+
+def test_contact_without_history_has_empty_sections(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        detail = get_contact_detail(session, make_contact(session).id)
+    assert detail.consents == detail.consent_history == []
+    assert detail.recent_orders == detail.recent_events == []
+    assert (detail.order_count, detail.lifetime_revenue) == (0, 0.0)
+
+
+def test_unknown_contact_is_not_found(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session, pytest.raises(NotFound):
+        get_contact_detail(session, 424242)
