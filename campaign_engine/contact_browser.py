@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +31,8 @@ RECENT_EVENTS = 25
 RECENT_CONSENT_CHANGES = 20
 _LIKE_ESCAPE = "\\"
 _PHONE_NOISE = re.compile(r"[\s().-]")
+_PHONE_LIKE = re.compile(r"\+?[0-9]{6,17}")
+_LAST_CHAR = "\U0010ffff"
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,17 @@ class ContactSummary:
     external_id: str
     email: str | None
     phone: str | None
-    name: str
+    first_name: str | None
+    last_name: str | None
     city: str | None
     country: str | None
     lifecycle_stage: str
     created_at: datetime
+
+    @property
+    def name(self) -> str:
+        """Return the full name, or an empty string."""
+        return _full_name(self.first_name, self.last_name)
 
 
 @dataclass(frozen=True)
@@ -209,8 +217,9 @@ def search_contacts(
 ) -> ContactPage:
     """Return one page of contacts whose email, name, external id or phone match `query`.
 
-    Email and names match by case-insensitive prefix, external id and phone by equality.
-    Counting stops at COUNT_CAP matches, and pages never reach past it.
+    External id and phone match exactly and email by prefix, all through their indexes; names
+    match by case-insensitive prefix, a scan that LIMIT stops early. Counting stops at
+    COUNT_CAP matches, and pages never reach past it.
     """
     query = query.strip()
     if len(query) > MAX_QUERY_LENGTH:
@@ -220,10 +229,8 @@ def search_contacts(
         )
     last_page = max(1, math.ceil(COUNT_CAP / page_size))
     page = min(max(page, 1), last_page)
+    offset = (page - 1) * page_size
     conditions = [_matches(query)] if query else []
-    matching = select(Contact.id).where(*conditions).limit(COUNT_CAP + 1)
-    counted = session.scalar(select(func.count()).select_from(matching.subquery()))
-    total = counted or 0
     rows = session.execute(
         select(
             Contact.id,
@@ -240,22 +247,14 @@ def search_contacts(
         .where(*conditions)
         .order_by(Contact.id.desc())
         .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
-    contacts = [
-        ContactSummary(
-            id=row.id,
-            external_id=row.external_id,
-            email=row.email,
-            phone=row.phone,
-            name=_full_name(row.first_name, row.last_name),
-            city=row.city,
-            country=row.country,
-            lifecycle_stage=row.lifecycle_stage,
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]
+        .offset(offset)
+    ).all()
+    if 0 < len(rows) < page_size or (page == 1 and not rows):
+        total = offset + len(rows)  # the last page: no need to count again
+    else:
+        capped = select(Contact.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
+    contacts = [ContactSummary(**row._asdict()) for row in rows]
     return ContactPage(
         query=query,
         contacts=contacts,
@@ -288,31 +287,48 @@ def get_contact_detail(session: Session, contact_id: int) -> ContactDetail:
 
 
 def _matches(query: str) -> ColumnElement[bool]:
-    prefix = _escape_like(query.lower()) + "%"
-    email = _starts_with(Contact.email, prefix)
+    lowered = query.lower()
+    external_id = Contact.external_id == query
     if "@" in query:
-        return or_(Contact.external_id == query, email)
+        return or_(external_id, _email_starts_with(lowered))
     phone = _PHONE_NOISE.sub("", query)
-    words = query.split()
-    names = [_starts_with(Contact.first_name, prefix), _starts_with(Contact.last_name, prefix)]
+    if _PHONE_LIKE.fullmatch(phone):
+        return or_(external_id, Contact.phone.in_(_phone_forms(phone)))
+    words = lowered.split()
+    names = [_name_starts_with(Contact.first_name, lowered)]
+    names.append(_name_starts_with(Contact.last_name, lowered))
     if len(words) > 1:
         first, last = words[0], " ".join(words[1:])
         names.append(
             and_(
-                _starts_with(Contact.first_name, _escape_like(first.lower()) + "%"),
-                _starts_with(Contact.last_name, _escape_like(last.lower()) + "%"),
+                _name_starts_with(Contact.first_name, first),
+                _name_starts_with(Contact.last_name, last),
             )
         )
-    return or_(
-        Contact.external_id == query,
-        Contact.phone.in_({query, phone}),
-        email,
-        *names,
+    return or_(external_id, _email_starts_with(lowered), *names)
+
+
+def _email_starts_with(prefix: str) -> ColumnElement[bool]:
+    # Ingest stores emails lower-cased, so a range over the plain index finds the prefix on
+    # both backends; LIKE keeps the result exact whatever the collation orders.
+    return and_(
+        Contact.email >= prefix,
+        Contact.email < prefix + _LAST_CHAR,
+        Contact.email.like(_escape_like(prefix) + "%", escape=_LIKE_ESCAPE),
     )
 
 
-def _starts_with(column: InstrumentedAttribute[str | None], pattern: str) -> ColumnElement[bool]:
-    return func.lower(column).like(pattern, escape=_LIKE_ESCAPE)
+def _name_starts_with(
+    column: InstrumentedAttribute[str | None], prefix: str
+) -> ColumnElement[bool]:
+    return func.lower(column).like(_escape_like(prefix) + "%", escape=_LIKE_ESCAPE)
+
+
+def _phone_forms(phone: str) -> set[str]:
+    # Ingest stores E.164 (+CC...); accept the number typed with 00 or without the plus.
+    if phone.startswith("+"):
+        return {phone}
+    return {phone, "+" + phone.removeprefix("00")}
 
 
 def _escape_like(text: str) -> str:
@@ -326,29 +342,9 @@ def _full_name(first: str | None, last: str | None) -> str:
 
 
 def _profile(contact: Contact) -> ContactProfile:
-    return ContactProfile(
-        id=contact.id,
-        external_id=contact.external_id,
-        email=contact.email,
-        phone=contact.phone,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        birth_date=contact.birth_date,
-        gender=contact.gender,
-        city=contact.city,
-        region=contact.region,
-        country=contact.country,
-        postal_code=contact.postal_code,
-        time_zone=contact.time_zone,
-        locale=contact.locale,
-        household_income=contact.household_income,
-        education_level=contact.education_level,
-        lifecycle_stage=contact.lifecycle_stage,
-        source=contact.source,
-        attributes=dict(contact.attributes or {}),
-        created_at=contact.created_at,
-        updated_at=contact.updated_at,
-    )
+    values = {field.name: getattr(contact, field.name) for field in fields(ContactProfile)}
+    values["attributes"] = dict(contact.attributes or {})
+    return ContactProfile(**values)
 
 
 def _consents(session: Session, contact_id: int) -> list[ConsentState]:

@@ -59,7 +59,8 @@ def _category_probabilities(month: int, without_computers: bool) -> npt.NDArray[
     )
     if without_computers:
         weights[CATEGORIES.index("computers")] = 0.0
-    return weights / weights.sum()
+    probabilities: npt.NDArray[np.float64] = weights / weights.sum()
+    return probabilities
 
 
 def _anchor_categories(rng: np.random.Generator, buyers: Buyers) -> npt.NDArray[np.int64]:

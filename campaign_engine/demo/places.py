@@ -87,10 +87,23 @@ def postal_code(place: Place, seed: int) -> str:
     return f"{prefix}{seed % 1000:03d}"
 
 
+def _scramble(value: int, bits: int, limit: int) -> int:
+    # Xor-shifts and odd multipliers permute [0, 2**bits); walking the cycle until the value
+    # falls below `limit` keeps the map a permutation of [0, limit).
+    mask = (1 << bits) - 1
+    while True:
+        for multiplier in (0x2C1B3C6D, 0x297A2D39):
+            value = (value + 0x5BD1E995) & mask
+            value ^= value >> (bits // 2)
+            value = (value * multiplier) & mask
+        if value < limit:
+            return value
+
+
 def phone_number(place: Place, serial: int) -> str:
-    """Return an E.164 number in `place`, unique per `serial` below ten million."""
-    # A multiplier prime to 2 and 5 permutes the residues, so serials never collide.
+    """Return an E.164 mobile number in `place`; distinct serials never collide."""
     if place.dial.startswith("+1"):
-        return f"{place.dial}{2_000_000 + (serial * 3_999_971 + 1_234_567) % 8_000_000}"
-    local = (serial * 3_999_971 + 1_234_567) % 10_000_000
+        return f"{place.dial}{2_000_000 + _scramble(serial, 23, 8_000_000)}"
+    limit = 10 ** SUBSCRIBER_DIGITS[place.country]
+    local = _scramble(serial, limit.bit_length(), limit)
     return f"{place.dial}{local:0{SUBSCRIBER_DIGITS[place.country]}d}"

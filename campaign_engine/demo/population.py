@@ -69,7 +69,8 @@ class Population:
 
     def email_suppressed_by_domain(self) -> npt.NDArray[np.bool_]:
         """Return which contacts' addresses sit on a suppressed domain."""
-        return (self.email_kind == EMAIL_VALID) & (self.email_domain >= len(EMAIL_DOMAIN_WEIGHTS))
+        on_list = self.email_domain >= len(EMAIL_DOMAIN_WEIGHTS)
+        return np.asarray((self.email_kind == EMAIL_VALID) & on_list, dtype=np.bool_)
 
 
 def _choice(rng: np.random.Generator, weights: tuple[float, ...], n: int) -> npt.NDArray[np.int8]:
@@ -87,7 +88,7 @@ def _incomes(
         - 0.0004 * (age - 52.0) ** 2
         + rng.normal(0.0, 0.45, len(age))
     )
-    income = (np.round(np.exp(log_income) / 1000.0) * 1000).astype(np.int64)
+    income: npt.NDArray[np.int64] = (np.round(np.exp(log_income) / 1000.0) * 1000).astype(np.int64)
     income[rng.random(len(age)) < INCOME_MISSING_SHARE] = -1
     return income
 
@@ -109,7 +110,10 @@ def _favourites(
 def _premium_affinity(income: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     # The chance of taking the premium version: 5% for low incomes, up to 40% for high ones.
     known = np.where(income > 0, income, 55_000).astype(np.float64)
-    return 0.05 + 0.35 / (1.0 + np.exp(-(np.log(known) - np.log(90_000.0)) / 0.4))
+    affinity: npt.NDArray[np.float64] = 0.05 + 0.35 / (
+        1.0 + np.exp(-(np.log(known) - np.log(90_000.0)) / 0.4)
+    )
+    return affinity
 
 
 def _email_domains(rng: np.random.Generator, n: int) -> npt.NDArray[np.int8]:

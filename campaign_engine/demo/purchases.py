@@ -1,4 +1,4 @@
-"""Draw the order history: who buys how often, when (with seasonality), and through which channel."""
+"""Draw the order history: who buys how often, when (with seasonality), through which channel."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from campaign_engine.demo.population import (
 ORDER_DAYS = 2 * 365
 # Orders per buyer over a full two years: minimum plus a Poisson draw with this mean.
 ORDER_COUNTS = {
-    OCCASIONAL: (1, 1.6),
+    OCCASIONAL: (1, 2.2),
     FREQUENT: (2, 9.0),
     SEASONAL_ONLY: (1, 2.0),
     CATEGORY_GAP: (2, 3.0),
@@ -153,7 +153,7 @@ def _order_times(
         u = low + rng.random(len(pick)) * (cumulative[-1] - low)
         day[pick] = np.searchsorted(cumulative, u, side="right") - 1
     time = (first_day + day) * DAY + rng.integers(0, DAY, len(buyer))
-    return np.maximum(time, population.created[buyer])
+    return np.asarray(np.maximum(time, population.created[buyer]), dtype=np.int64)
 
 
 def buyers_of(

@@ -17,7 +17,7 @@ from campaign_engine.ingest.batch import parse_record
 from campaign_engine.ingest.records import Kind
 from campaign_engine.ingest.store import BatchResult, Item, Rejection, write_batch
 
-CHUNK = 2000
+CHUNK = 5000
 MAX_REPORTED = 50
 JSON_COLUMNS = {"attributes", "properties"}
 LINE_COLUMNS = {"sku", "quantity", "unit_price", "unit_cost"}
@@ -71,47 +71,75 @@ def _scalar(value: str) -> Any:
     return parsed if not isinstance(parsed, dict | list | str) else value
 
 
+class CsvColumns:
+    """How the columns of a CSV header map into a raw record (worked out once per file)."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.header = header
+        self.plain: list[tuple[int, str]] = []
+        self.json: list[tuple[int, str]] = []
+        self.nested: list[tuple[int, str, str]] = []
+        for index, column in enumerate(header):
+            head, dot, tail = column.partition(".")
+            if dot and head in JSON_COLUMNS:
+                self.nested.append((index, head, tail))
+            elif column in JSON_COLUMNS:
+                self.json.append((index, column))
+            else:
+                self.plain.append((index, column))
+
+    def raw(self, cells: list[str]) -> tuple[dict[str, Any], list[Problem]]:
+        """Turn a row's cells into a raw record: empty cells are absent, dotted columns nest."""
+        problems = []
+        if len(cells) != len(self.header):
+            problems.append(
+                Problem("", f"the row has {len(cells)} cells; the header has {len(self.header)}")
+            )
+            cells = (cells + [""] * len(self.header))[: len(self.header)]
+        raw: dict[str, Any] = {name: cells[i] for i, name in self.plain if cells[i] != ""}
+        for i, name in self.json:
+            if cells[i] != "":
+                raw[name], problem = _cell(name, cells[i])
+                if problem:
+                    problems.append(problem)
+        for i, head, tail in self.nested:
+            if cells[i] != "":
+                raw.setdefault(head, {})[tail] = _scalar(cells[i])
+        return raw, problems
+
+    def source(self, cells: list[str]) -> dict[str, str]:
+        """Return the row as column → cell, for the rejects file."""
+        return dict(zip(self.header, cells, strict=False))
+
+
 def csv_raw(row: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
-    """Turn a CSV row into a raw record: empty cells are absent, dotted columns nest."""
-    raw: dict[str, Any] = {}
-    problems = []
-    for column, value in row.items():
-        if column is None:
-            problems.append(Problem("", "the row has more cells than the header"))
-            continue
-        if value is None or value == "":
-            continue
-        head, dot, tail = column.partition(".")
-        if dot and head in JSON_COLUMNS:
-            raw.setdefault(head, {})[tail] = _scalar(value)
-            continue
-        raw[column], problem = _cell(column, value)
-        if problem:
-            problems.append(problem)
-    return raw, problems
+    """Turn one CSV row given as a mapping into a raw record."""
+    return CsvColumns(list(row)).raw(list(row.values()))
 
 
 def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
     """Yield raw records from CSV; order rows with the same order_id become one order."""
-    reader = csv.DictReader(handle)
-    if reader.fieldnames is None:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
         return
+    columns = CsvColumns(header)
     if kind is not Kind.orders:
-        for row in reader:
-            raw, problems = csv_raw(row)
-            yield Row([reader.line_num], raw, [row], problems)
+        for cells in reader:
+            raw, problems = columns.raw(cells)
+            yield Row([reader.line_num], raw, [columns.source(cells)], problems)
         return
     seen: set[str] = set()
     current: Row | None = None
-    for row in reader:
-        raw, problems = csv_raw(row)
+    for cells in reader:
+        raw, problems = columns.raw(cells)
         line = {k: raw.pop(k) for k in LINE_COLUMNS if k in raw}
         order_id = raw.get("order_id")
         if current is not None and current.raw.get("order_id") == order_id:
             current.raw["lines"].append(line)
             current.lines.append(reader.line_num)
             assert isinstance(current.source, list)
-            current.source.append(row)
+            current.source.append(columns.source(cells))
             current.problems += problems
             continue
         if current is not None:
@@ -122,7 +150,7 @@ def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
             )
         if order_id is not None:
             seen.add(order_id)
-        current = Row([reader.line_num], raw | {"lines": [line]}, [row], problems)
+        current = Row([reader.line_num], raw | {"lines": [line]}, [columns.source(cells)], problems)
     if current is not None:
         yield current
 

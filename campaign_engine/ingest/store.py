@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from campaign_engine.db import dialect_insert
+from campaign_engine.bulk import key_in, write_rows
 from campaign_engine.errors import Problem
 from campaign_engine.ingest.records import (
     ConsentRecord,
@@ -26,6 +26,7 @@ from campaign_engine.models import Consent, ConsentEvent, Contact, Event, Order,
 from campaign_engine.models.types import utcnow
 
 R = TypeVar("R", bound=Record)
+CONSENT_EVENT_KEY = ["contact_id", "channel", "purpose", "occurred_at", "state"]
 Item = tuple[int, R]  # (position in the batch or file, record)
 
 
@@ -74,7 +75,7 @@ def _ids_by_key(
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = session.execute(select(column, id_column).where(column.in_(wanted)))
+    rows = session.execute(select(column, id_column).where(key_in(session, column, wanted)))
     return {key: ident for key, ident in rows}
 
 
@@ -86,14 +87,9 @@ def _missing(index: int, field_name: str, what: str, key: str) -> Rejection:
     return Rejection(index, [Problem(field_name, f"unknown {what} {key!r}")])
 
 
-def _upsert(
-    session: Session, table: Any, key: str, rows: list[dict[str, Any]], always: dict[str, Any]
-) -> None:
+def _upsert(session: Session, model: Any, key: str, rows: list[dict[str, Any]]) -> None:
     """Insert `rows`, updating the columns they carry when `key` already exists."""
-    stmt = dialect_insert(session, table)
-    columns = [c for c in rows[0] if c != key]
-    updates = {c: stmt.excluded[c] for c in columns} | always
-    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=updates), rows)
+    write_rows(session, model, rows, conflict=[key], update=[c for c in rows[0] if c != key])
 
 
 def _write_keyed(
@@ -106,14 +102,17 @@ def _write_keyed(
     """Upsert records keyed by `key`, one statement per set of fields the records carry."""
     column = getattr(model, key)
     existing = set(
-        session.scalars(select(column).where(column.in_([getattr(r, key) for _, r in items])))
+        session.scalars(
+            select(column).where(key_in(session, column, [getattr(r, key) for _, r in items]))
+        )
     )
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for _, record in items:
         row = to_row(record)
         groups.setdefault(tuple(sorted(row)), []).append(row)
+    now = utcnow()
     for rows in groups.values():
-        _upsert(session, model.__table__, key, rows, {"updated_at": utcnow()})
+        _upsert(session, model, key, [row | {"updated_at": now} for row in rows])
     updated = sum(1 for _, r in items if getattr(r, key) in existing)
     return BatchResult(created=len(items) - updated, updated=updated)
 
@@ -172,7 +171,9 @@ def write_orders(session: Session, items: Sequence[Item[OrderRecord]]) -> BatchR
         sku: (pid, cost)
         for sku, pid, cost in session.execute(
             select(Product.sku, Product.id, Product.unit_cost).where(
-                Product.sku.in_(sorted({line.sku for _, r in items for line in r.lines}))
+                key_in(
+                    session, Product.sku, sorted({line.sku for _, r in items for line in r.lines})
+                )
             )
         )
     }
@@ -223,11 +224,14 @@ def write_orders(session: Session, items: Sequence[Item[OrderRecord]]) -> BatchR
     keys: list[str] = [row["external_id"] for row in order_rows]
     existing = _ids_by_key(session, Order.external_id, Order.id, keys)
     if existing:
-        session.execute(delete(OrderLine).where(OrderLine.order_id.in_(list(existing.values()))))
-    _upsert(session, Order.__table__, "external_id", order_rows, {})
+        session.execute(
+            delete(OrderLine).where(key_in(session, OrderLine.order_id, list(existing.values())))
+        )
+    _upsert(session, Order, "external_id", order_rows)
     order_ids = _ids_by_key(session, Order.external_id, Order.id, keys)
-    session.execute(
-        insert(OrderLine),
+    write_rows(
+        session,
+        OrderLine,
         [
             {
                 "order_id": order_ids[key],
@@ -289,13 +293,10 @@ def write_events(session: Session, items: Sequence[Item[EventRecord]]) -> BatchR
     if not rows:
         return BatchResult(rejected=rejected)
     keys = [row["dedupe_key"] for row in rows]
-    seen = set(session.scalars(select(Event.dedupe_key).where(Event.dedupe_key.in_(keys))))
-    session.execute(
-        dialect_insert(session, Event.__table__).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]
-        ),
-        rows,
+    seen = set(
+        session.scalars(select(Event.dedupe_key).where(key_in(session, Event.dedupe_key, keys)))
     )
+    write_rows(session, Event, rows, conflict=["dedupe_key"])
     return BatchResult(created=len(rows) - len(seen), unchanged=len(seen), rejected=rejected)
 
 
@@ -359,12 +360,9 @@ def write_consents(session: Session, items: Sequence[Item[ConsentRecord]]) -> Ba
             result.updated += 1
         else:
             result.unchanged += 1
+    session.flush()  # new current rows first, then their history
     if history:
-        stmt = dialect_insert(session, ConsentEvent.__table__).on_conflict_do_nothing(
-            index_elements=["contact_id", "channel", "purpose", "occurred_at", "state"]
-        )
-        session.execute(stmt, history)
-    session.flush()
+        write_rows(session, ConsentEvent, history, conflict=CONSENT_EVENT_KEY)
     return result
 
 

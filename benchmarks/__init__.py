@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.NAME [--scale N]` prints one JSON line last."""

@@ -1,0 +1,161 @@
+"""Fast bulk writes: SQLite executemany without per-row binding, PostgreSQL COPY via staging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from operator import itemgetter
+from typing import Any, cast
+
+from sqlalchemy import ARRAY, JSON, Boolean, Column, Date, Table, any_, bindparam
+from sqlalchemy.orm import Session
+
+from campaign_engine.db import Base
+from campaign_engine.models.types import UTCDateTime
+
+Row = dict[str, Any]
+
+
+def key_in(session: Session, column: Any, keys: Sequence[Any]) -> Any:
+    """Return `column IN keys`; one array parameter on PostgreSQL instead of one per key."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("keys", list(keys), type_=ARRAY(column.type)))
+    return column.in_(list(keys))
+
+
+def write_rows(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Row],
+    conflict: Sequence[str] | None = None,
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert `rows` (all with the same keys); on a `conflict` key update `update` or skip.
+
+    Column defaults the rows leave out are filled in here, as a Core insert would.
+    """
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    columns = list(rows[0])
+    defaults = _defaults(table, columns)
+    columns += list(defaults)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_upsert(session, table, rows, columns, defaults, conflict, update)
+    else:
+        _sqlite_executemany(session, table, rows, columns, defaults, conflict, update)
+
+
+def _defaults(table: Table, columns: list[str]) -> dict[str, Any]:
+    """Return the Python-side defaults of the columns the rows leave out."""
+    values = {}
+    for column in table.columns:
+        default: Any = column.default
+        if column.name in columns or default is None:
+            continue
+        if default.is_callable:
+            values[column.name] = default.arg(None)
+        elif default.is_scalar:
+            values[column.name] = default.arg
+    return values
+
+
+def _sqlite_value(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """Return how SQLAlchemy would store a value of `column` in SQLite (None: as it is)."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return lambda v: None if v is None else v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(kind, Date):
+        return lambda v: None if v is None else v.isoformat()
+    if isinstance(kind, JSON):
+        return lambda v: None if v is None else json.dumps(v)
+    if isinstance(kind, Boolean):
+        return lambda v: None if v is None else int(v)
+    return None
+
+
+def _tuples(
+    rows: Sequence[Row],
+    names: list[str],
+    fixed: dict[str, Any],
+    converters: list[Callable[[Any], Any] | None],
+) -> list[tuple[Any, ...]]:
+    """Turn rows into parameter tuples in `names` order, converting only where needed."""
+    given = [n for n in names if n not in fixed]
+    get = itemgetter(*given) if len(given) > 1 else (lambda row: (row[given[0]],))
+    tail = tuple(fixed[n] for n in names if n in fixed)
+    # `fixed` columns come last in `names` (see write_rows), so a tuple is given + tail.
+    converting = [(i, f) for i, f in enumerate(converters) if f is not None]
+    if not converting:
+        return [get(row) + tail for row in rows]
+    out = []
+    for row in rows:
+        values = list(get(row) + tail)
+        for i, f in converting:
+            values[i] = f(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _conflict_clause(conflict: Sequence[str] | None, update: Sequence[str] | None) -> str:
+    """Return the ON CONFLICT clause; SQLite and PostgreSQL share its syntax."""
+    if conflict is None:
+        return ""
+    target = ", ".join(f'"{c}"' for c in conflict)
+    if not update:
+        return f" ON CONFLICT ({target}) DO NOTHING"
+    return f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(
+        f'"{c}" = excluded."{c}"' for c in update
+    )
+
+
+def _sqlite_executemany(
+    session: Session,
+    table: Table,
+    rows: Sequence[Row],
+    columns: list[str],
+    defaults: dict[str, Any],
+    conflict: Sequence[str] | None,
+    update: Sequence[str] | None,
+) -> None:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})' + _conflict_clause(
+        conflict, update
+    )
+    converters = [_sqlite_value(table.columns[name]) for name in columns]
+    session.connection().exec_driver_sql(sql, _tuples(rows, columns, defaults, converters))
+
+
+def _pg_value(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """Return how to hand a value of `column` to COPY (None: as it is)."""
+    if isinstance(column.type, JSON):
+        return lambda v: None if v is None else json.dumps(v)
+    return None
+
+
+def _copy_upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Row],
+    columns: list[str],
+    defaults: dict[str, Any],
+    conflict: Sequence[str] | None,
+    update: Sequence[str] | None,
+) -> None:
+    """COPY rows into a temporary table shaped like `columns`, then INSERT ... SELECT them."""
+    stage = f"_stage_{table.name}_{abs(hash(tuple(columns))) % 10**8}"
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP"
+        f" AS SELECT {names} FROM {table.name} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {stage}")
+    converters = [_pg_value(table.columns[c]) for c in columns]
+    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for values in _tuples(rows, columns, defaults, converters):
+            copy.write_row(values)
+    sql = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {stage}'
+    cursor.execute(sql + _conflict_clause(conflict, update))
