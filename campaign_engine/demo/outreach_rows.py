@@ -14,6 +14,7 @@ from campaign_engine.demo.consents import (
     OPTED_OUT,
     SPAM_COMPLAINT,
     SUPPRESSION_REASONS,
+    UNKNOWN,
     ChannelConsent,
 )
 from campaign_engine.demo.names import SUPPRESSED_DOMAINS
@@ -79,20 +80,23 @@ def _history(
 ) -> Iterator[History]:
     recorded, changed = aware_times(consent.recorded[span]), aware_times(consent.changed[span])
     for j, state in enumerate(consent.state[span].tolist()):
+        if state == UNKNOWN:
+            continue
         contact_id = span.start + j + 1
-        first = OPTED_IN if state == OPTED_OUT else state
-        source = SIGN_UP_SOURCE if first == OPTED_IN else UNKNOWN_SOURCE
-        yield (contact_id, channel, STATES[first], source, recorded[j])
+        yield (contact_id, channel, STATES[OPTED_IN], SIGN_UP_SOURCE, recorded[j])
         if state == OPTED_OUT:
             source = _current_source(channel, state, complained[j])
             yield (contact_id, channel, STATES[state], source, changed[j])
 
 
 def consent_event_rows(store: DemoStore) -> TableRows:
-    """Return the consent history: a sign-up (or import) and, for opt-outs, the opt-out."""
+    """Return the consent history: the opt-in, then the opt-out if any; unknown has none."""
     n = store.population.size
     complained = store.consents.suppression == SPAM_COMPLAINT
-    total = 2 * n + sum(int((c.state == OPTED_OUT).sum()) for c in _consents(store).values())
+    total = sum(
+        int((c.state == OPTED_IN).sum()) + 2 * int((c.state == OPTED_OUT).sum())
+        for c in _consents(store).values()
+    )
 
     def chunks(size: int) -> Iterator[list[Row]]:
         for span in spans(n, size):
