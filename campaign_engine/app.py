@@ -9,7 +9,10 @@ from importlib.metadata import entry_points
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from campaign_engine.accounts import authenticate_api_key
+from campaign_engine.api import api_blueprint, bearer_token
 from campaign_engine.config import Settings, load_settings
+from campaign_engine.db import transaction
 from campaign_engine.errors import DomainError
 from campaign_engine.observability import WebMetrics, install_request_logging
 from campaign_engine.runtime import Runtime, build_runtime
@@ -51,9 +54,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
+        with transaction(runtime.sessions) as session:
+            authenticate_api_key(session, bearer_token(), "metrics")
         return metrics.exposition()
-
-    from campaign_engine.api import api_blueprint
 
     app.register_blueprint(api_blueprint)
     for plugin in entry_points(group=WEB_PLUGINS):
