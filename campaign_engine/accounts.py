@@ -10,7 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from campaign_engine.errors import Conflict, Forbidden, InvalidInput, Problem, Unauthorized
+from campaign_engine.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Unauthorized,
+)
 from campaign_engine.models import ROLES, SCOPES, ApiKey, User
 from campaign_engine.models.types import utcnow
 
@@ -123,3 +130,21 @@ def reset_or_create_user(
     user.password_hash = generate_password_hash(password)
     user.role, user.active = role, True
     return user
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Return every API key, newest first."""
+    return list(
+        session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc()))
+    )
+
+
+def revoke_api_key(session: Session, prefix: str) -> ApiKey:
+    """Revoke the key with `prefix`; it stops working at once."""
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None:
+        raise NotFound(
+            f"no API key with prefix {prefix!r}; `campaign-engine apikeys list` shows them"
+        )
+    key.revoked_at = key.revoked_at or utcnow()
+    return key

@@ -114,6 +114,10 @@ def import_(
     """
     from campaign_engine.ingest.files import import_file
 
+    if rejects is not None and not skip_invalid:
+        raise click.UsageError(
+            "--rejects goes with --skip-invalid (without it, a bad file imports nothing)"
+        )
     rt = inv.migrated_runtime
     if skip_invalid and rejects is None:
         rejects = path.with_name(path.stem + ".rejects" + path.suffix)
@@ -171,6 +175,31 @@ def apikeys_create(inv: Invocation, name: str, scopes: tuple[str, ...]) -> None:
     with transaction(inv.migrated_runtime.sessions) as session:
         key, token = create_api_key(session, name, list(scopes))
     click.echo(f"API key {key.name!r} with scopes {key.scopes}:\n{token}")
+
+
+@apikeys.command("list")
+@pass_invocation
+def apikeys_list(inv: Invocation) -> None:
+    """List API keys: prefix, name, scopes, last use, revoked or not."""
+    from campaign_engine.accounts import list_api_keys
+
+    with transaction(inv.migrated_runtime.sessions) as session:
+        for key in list_api_keys(session):
+            used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+            state = "revoked" if key.revoked_at else "active"
+            click.echo(f"{key.prefix}  {state:7}  {key.scopes:30}  last used {used}  {key.name}")
+
+
+@apikeys.command("revoke")
+@click.argument("prefix")
+@pass_invocation
+def apikeys_revoke(inv: Invocation, prefix: str) -> None:
+    """Revoke the key whose prefix (the part after `ce_`) is PREFIX."""
+    from campaign_engine.accounts import revoke_api_key
+
+    with transaction(inv.migrated_runtime.sessions) as session:
+        key = revoke_api_key(session, prefix)
+    click.echo(f"revoked API key {key.prefix} ({key.name})")
 
 
 @main.command()

@@ -20,7 +20,7 @@ from campaign_engine.demo.population import CATEGORY_GAP, SEASONAL_ONLY
 
 MAX_LINES = 6
 # How often the main product comes from the buyer's favourite category, by persona.
-FAVOURITE_SHARE = {SEASONAL_ONLY: 0.7, CATEGORY_GAP: 0.8}
+FAVOURITE_SHARE = {SEASONAL_ONLY: 0.7, CATEGORY_GAP: 1.0}
 DEFAULT_FAVOURITE_SHARE = 0.4
 ADD_ON_COUNTS = (0.45, 0.30, 0.15, 0.10)
 PREMIUM_ANCHOR_FACTOR = 0.3
@@ -50,15 +50,13 @@ class Lines:
 
 
 @cache
-def _category_probabilities(month: int, without_computers: bool) -> npt.NDArray[np.float64]:
+def _category_probabilities(month: int) -> npt.NDArray[np.float64]:
     weights = np.array(
         [
             CATEGORY_WEIGHT[c] * (MONTH_FACTOR[c][month - 1] if c in MONTH_FACTOR else 1.0)
             for c in CATEGORIES
         ]
     )
-    if without_computers:
-        weights[CATEGORIES.index("computers")] = 0.0
     probabilities: npt.NDArray[np.float64] = weights / weights.sum()
     return probabilities
 
@@ -70,12 +68,10 @@ def _anchor_categories(rng: np.random.Generator, buyers: Buyers) -> npt.NDArray[
         share[buyers.persona == persona] = value
     category = buyers.favourite.astype(np.int64)
     rest = rng.random(n) >= share
-    gap = buyers.persona == CATEGORY_GAP
     for month in range(1, 13):
-        for without_computers in (False, True):
-            pick = np.flatnonzero(rest & (buyers.month == month) & (gap == without_computers))
-            p = _category_probabilities(month, without_computers)
-            category[pick] = rng.choice(len(CATEGORIES), size=len(pick), p=p)
+        pick = np.flatnonzero(rest & (buyers.month == month))
+        p = _category_probabilities(month)
+        category[pick] = rng.choice(len(CATEGORIES), size=len(pick), p=p)
     return category
 
 
@@ -105,12 +101,16 @@ def _upsell(
 
 
 def _planted(
-    rng: np.random.Generator, catalog: Catalog, anchor: npt.NDArray[np.int64]
+    rng: np.random.Generator,
+    catalog: Catalog,
+    order: npt.NDArray[np.int64],
+    product: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    # Every line holding an antecedent may pull in its consequent, add-ons included.
     orders: list[npt.NDArray[np.int64]] = []
     products: list[npt.NDArray[np.int64]] = []
     for rule in PLANTED_RULES:
-        having = np.flatnonzero(anchor == catalog.index(rule.antecedent))
+        having = order[product == catalog.index(rule.antecedent)]
         hit = having[rng.random(len(having)) < rule.probability]
         orders.append(hit)
         products.append(np.full(len(hit), catalog.index(rule.consequent), dtype=np.int64))
@@ -169,15 +169,18 @@ def fill_baskets(rng: np.random.Generator, catalog: Catalog, buyers: Buyers) -> 
     n = len(buyers.month)
     anchor = _anchor_products(rng, catalog, _anchor_categories(rng, buyers))
     anchor = _upsell(rng, catalog, anchor, buyers.premium_affinity)
-    rule_orders, rule_products = _planted(rng, catalog, anchor)
     add_on_orders, add_on_products = _add_ons(rng, catalog, n)
-    order = np.concatenate([np.arange(n), rule_orders, add_on_orders])
-    product = np.concatenate([anchor, rule_products, add_on_products])
+    base_order = np.concatenate([np.arange(n), add_on_orders])
+    base_product = np.concatenate([anchor, add_on_products])
+    rule_orders, rule_products = _planted(rng, catalog, base_order, base_product)
+    order = np.concatenate([base_order, rule_orders])
+    product = np.concatenate([base_product, rule_products])
+    # Slots order the lines: main product, add-ons, then planted co-purchases.
     slot = np.concatenate(
         [
             np.zeros(n, dtype=np.int64),
-            np.ones(len(rule_orders), dtype=np.int64),
-            np.full(len(add_on_orders), 2, dtype=np.int64),
+            np.ones(len(add_on_orders), dtype=np.int64),
+            np.full(len(rule_orders), 2, dtype=np.int64),
         ]
     )
     order, product, number = _numbered(order, product, slot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from campaign_engine.demo.campaign import CAMPAIGN_CODE
-from campaign_engine.demo.purchases import CHANNELS
+from campaign_engine.demo.purchases import ORDER_CHANNELS
 from campaign_engine.demo.rows import Row, TableRows, aware_times, spans
 from campaign_engine.demo.store import DemoStore
 from campaign_engine.demo.web_events import (
@@ -39,7 +39,7 @@ def order_rows(store: DemoStore) -> TableRows:
                     "revenue": r,
                     "cost": c,
                     "campaign_code": CAMPAIGN_CODE if coded else None,
-                    "channel": CHANNELS[channel],
+                    "channel": ORDER_CHANNELS[channel],
                     "created_at": at,
                 }
                 for k, contact, at, r, c, coded, channel in zip(

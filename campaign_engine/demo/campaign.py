@@ -81,17 +81,22 @@ def true_effect(f: MemberFeatures) -> npt.NDArray[np.float64]:
     return effect * f.in_season_share
 
 
-def _window_days(start: int) -> npt.NDArray[np.int64]:
-    return start // DAY + np.arange(WINDOW_DAYS)
+def open_slots(start: int, season: str) -> npt.NDArray[np.int64]:
+    """Return the window's 24-hour slots (days after `start`) that lie wholly in `season`."""
+    slot = np.arange(WINDOW_DAYS)
+    opens = month_of(start + slot * DAY)
+    closes = month_of(start + (slot + 1) * DAY - 1)
+    months = SEASON_MONTHS[season]
+    return slot[np.isin(opens, months) & np.isin(closes, months)]
 
 
 def _in_season_share(
     population: Population, member: npt.NDArray[np.int64], start: int
 ) -> npt.NDArray[np.float64]:
-    months = month_of(_window_days(start) * DAY)
+    # Seasonal-only buyers can only buy in the part of the window that is in their season.
     share = np.ones(len(member))
     for s, season in enumerate(SEASONS):
-        share[population.season[member] == s] = np.isin(months, SEASON_MONTHS[season]).mean()
+        share[population.season[member] == s] = len(open_slots(start, season)) / WINDOW_DAYS
     return share
 
 
@@ -144,15 +149,13 @@ def eligible_contacts(
 def _purchase_times(
     rng: np.random.Generator, population: Population, buyer: npt.NDArray[np.int64], start: int
 ) -> npt.NDArray[np.int64]:
-    days = _window_days(start)
-    months = month_of(days * DAY)
-    day = days[rng.integers(0, WINDOW_DAYS, len(buyer))]
+    slot = rng.integers(0, WINDOW_DAYS, len(buyer))
     for s, season in enumerate(SEASONS):
         pick = np.flatnonzero(population.season[buyer] == s)
-        open_days = days[np.isin(months, SEASON_MONTHS[season])]
+        slots = open_slots(start, season)
         if len(pick):
-            day[pick] = open_days[rng.integers(0, len(open_days), len(pick))]
-    return day * DAY + rng.integers(0, DAY, len(buyer))
+            slot[pick] = slots[rng.integers(0, len(slots), len(pick))]
+    return start + slot * DAY + rng.integers(0, DAY, len(buyer))
 
 
 def run_campaign(

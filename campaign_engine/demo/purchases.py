@@ -20,14 +20,14 @@ from campaign_engine.demo.population import (
 )
 
 ORDER_DAYS = 2 * 365
-# Orders per buyer over a full two years: minimum plus a Poisson draw with this mean.
+# Orders per buyer over a full two years: a minimum plus a Poisson draw with this mean.
 ORDER_COUNTS = {
     OCCASIONAL: (1, 2.2),
     FREQUENT: (2, 9.0),
     SEASONAL_ONLY: (1, 2.0),
     CATEGORY_GAP: (2, 3.0),
 }
-CHANNELS = ("web", "store", "phone")
+ORDER_CHANNELS = ("web", "store", "phone")
 CHANNEL_WEIGHTS = (0.6, 0.3, 0.1)
 # Month multipliers (January first) on how many orders a day brings.
 MONTH_VOLUME = (0.9, 0.85, 0.95, 0.95, 1.0, 1.05, 1.1, 1.1, 0.95, 1.0, 1.4, 1.9)
@@ -126,7 +126,8 @@ def _order_counts(
     counts = np.zeros(population.size, dtype=np.int64)
     for persona, (minimum, mean) in ORDER_COUNTS.items():
         who = np.flatnonzero(population.persona == persona)
-        counts[who] = minimum + rng.poisson(mean * span[who])
+        # Recent sign-ups have had less time to buy, even their guaranteed first orders.
+        counts[who] = rng.binomial(minimum, span[who]) + rng.poisson(mean * span[who])
     return counts
 
 
@@ -177,7 +178,7 @@ def place_orders(
 ) -> Purchases:
     """Fill baskets and pick channels for orders by `contact` at `time`."""
     lines = fill_baskets(rng, catalog, buyers_of(population, contact, time))
-    channel = rng.choice(len(CHANNELS), size=len(contact), p=CHANNEL_WEIGHTS)
+    channel = rng.choice(len(ORDER_CHANNELS), size=len(contact), p=CHANNEL_WEIGHTS)
     return Purchases(contact, time, channel, np.zeros(len(contact), dtype=bool), lines)
 
 

@@ -42,7 +42,8 @@ class ImportReport:
     records: int = 0
     result: BatchResult = field(default_factory=BatchResult)
     rejected_lines: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    problems: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
 
 
 def file_format(path: Path, given: str | None) -> str:
@@ -56,17 +57,23 @@ def file_format(path: Path, given: str | None) -> str:
 def _cell(column: str, value: str) -> tuple[Any, Problem | None]:
     if column in JSON_COLUMNS:
         try:
-            return json.loads(value), None
-        except json.JSONDecodeError as exc:
+            return json.loads(value, parse_constant=_no_constant), None
+        except ValueError as exc:
+            if not isinstance(exc, json.JSONDecodeError):
+                return None, Problem(column, str(exc))
             return None, Problem(column, f"is not valid JSON: {exc.msg}")
     return value, None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _scalar(value: str) -> Any:
     """Read a dotted attribute cell: JSON numbers, booleans and null, else the text."""
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
+        parsed = json.loads(value, parse_constant=_no_constant)
+    except (json.JSONDecodeError, ValueError):
         return value
     return parsed if not isinstance(parsed, dict | list | str) else value
 
@@ -104,12 +111,19 @@ class CsvColumns:
                     problems.append(problem)
         for i, head, tail in self.nested:
             if cells[i] != "":
-                raw.setdefault(head, {})[tail] = _scalar(cells[i])
+                target = raw.setdefault(head, {})
+                if not isinstance(target, dict):
+                    problems.append(
+                        Problem(head, f"holds no JSON object, so {head}.{tail} cannot go in it")
+                    )
+                    continue
+                target[tail] = _scalar(cells[i])
         return raw, problems
 
     def source(self, cells: list[str]) -> dict[str, str]:
         """Return the row as column → cell, for the rejects file."""
-        return dict(zip(self.header, cells, strict=False))
+        padded = cells + [""] * (len(self.header) - len(cells))
+        return dict(zip(self.header, padded, strict=False))
 
 
 def csv_raw(row: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
@@ -136,11 +150,21 @@ def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
         line = {k: raw.pop(k) for k in LINE_COLUMNS if k in raw}
         order_id = raw.get("order_id")
         if current is not None and current.raw.get("order_id") == order_id:
+            order_level = (set(raw) | set(current.raw)) - {"lines"}
+            problems += [
+                Problem(
+                    k, f"differs from the first row of order {order_id!r} ({current.raw.get(k)!r})"
+                )
+                for k in sorted(order_level)
+                if raw.get(k) != current.raw.get(k)
+            ]
+            # Located as lines[n].field, so the report names this row's own line.
+            n = len(current.raw["lines"])
+            current.problems += [Problem(f"lines[{n}]." + p.location, p.message) for p in problems]
             current.raw["lines"].append(line)
             current.lines.append(reader.line_num)
             assert isinstance(current.source, list)
             current.source.append(columns.source(cells))
-            current.problems += problems
             continue
         if current is not None:
             yield current
@@ -161,7 +185,7 @@ def read_jsonl(handle: IO[str]) -> Iterator[Row]:
         if not text.strip():
             continue
         try:
-            yield Row([number], json.loads(text), text)
+            yield Row([number], json.loads(text.rstrip("\r\n")), text)
         except json.JSONDecodeError as exc:
             yield Row(
                 [number],
@@ -172,10 +196,10 @@ def read_jsonl(handle: IO[str]) -> Iterator[Row]:
 
 
 def _where(row: Row, problem: Problem) -> Problem:
-    """Name the file line of a problem; a problem in lines[k] of a CSV order is on row k's line."""
+    """Name the file line of a problem; lines[k] of a CSV order is on row k's own line."""
     line = row.lines[0]
     location = problem.location
-    if location.startswith("lines[") and len(row.lines) > 1:
+    if location.startswith("lines[") and isinstance(row.source, list):  # a CSV row per line
         index, _, rest = location[len("lines[") :].partition("]")
         line = row.lines[int(index)] if index.isdigit() and int(index) < len(row.lines) else line
         location = rest.lstrip(".")
@@ -185,31 +209,36 @@ def _where(row: Row, problem: Problem) -> Problem:
 class RejectsWriter:
     """Write rejected rows with their reasons: CSV keeps the columns, JSONL wraps the text."""
 
-    def __init__(self, path: Path, fmt: str, header: list[str] | None) -> None:
-        self.handle = path.open("w", newline="", encoding="utf-8")
-        self.fmt = fmt
-        self.csv = (
-            csv.DictWriter(self.handle, [*(header or []), "_line", "_errors"])
-            if fmt == "csv"
-            else None
-        )
-        if self.csv:
-            self.csv.writeheader()
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self.handle: IO[str] | None = None
+        self.csv: csv.DictWriter[str] | None = None
+
+    def _open(self, row: Row) -> IO[str]:
+        # Opened at the first reject, so a clean import leaves any old rejects file alone.
+        if self.handle is None:
+            self.handle = self.path.open("w", newline="", encoding="utf-8")
+            if self.fmt == "csv" and isinstance(row.source, list):
+                self.csv = csv.DictWriter(self.handle, [*row.source[0], "_line", "_errors"])
+                self.csv.writeheader()
+        return self.handle
 
     def write(self, row: Row, problems: list[Problem]) -> None:
         """Append `row` with `problems`."""
+        handle = self._open(row)
         reasons = "; ".join(str(p) for p in problems)
         if self.csv is not None and isinstance(row.source, list):
             for line, source in zip(row.lines, row.source, strict=True):
                 self.csv.writerow({**source, "_line": line, "_errors": reasons})
         else:
-            self.handle.write(
+            handle.write(
                 json.dumps({"line": row.lines[0], "errors": reasons, "text": row.source}) + "\n"
             )
 
     def close(self) -> None:
-        """Flush and close the file."""
-        self.handle.close()
+        """Flush and close the file, if any reject was written."""
+        if self.handle is not None:
+            self.handle.close()
 
 
 def import_file(
@@ -228,33 +257,37 @@ def import_file(
     fmt = file_format(path, fmt)
     report = ImportReport(kind)
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None) if fmt == "csv" else None
-        handle.seek(0)
         rows = read_csv(handle, kind) if fmt == "csv" else read_jsonl(handle)
-        writer = RejectsWriter(rejects, fmt, header) if skip_invalid and rejects else None
+        writer = RejectsWriter(rejects, fmt) if skip_invalid and rejects else None
+        # A catalogue is read whole, so a premium_sku may name a product further down the file.
+        size = None if kind is Kind.products else CHUNK
         try:
-            for chunk in _chunks(rows):
+            for chunk in _chunks(rows, size):
                 _import_chunk(session, kind, chunk, report, writer, skip_invalid)
                 if progress:
                     progress(raw.tell())
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"{path.name} is not UTF-8 text (byte {exc.start} of a block): save it as UTF-8"
+            ) from None
         finally:
             if writer:
                 writer.close()
-    if report.problems and not skip_invalid:
-        shown = report.problems[:MAX_REPORTED]
-        more = len(report.problems) - len(shown)
-        suffix = f" (first {MAX_REPORTED} shown, {more} more)" if more > 0 else ""
+    if report.rejected_lines and not skip_invalid:
+        more = report.problem_count - len(report.problems)
+        suffix = f" (first {len(report.problems)} problems shown, {more} more)" if more > 0 else ""
         raise InvalidInput(
-            f"{path.name}: {report.rejected_lines} invalid records; nothing imported{suffix}", shown
+            f"{path.name}: {report.rejected_lines} invalid record(s); nothing was imported{suffix}",
+            report.problems,
         )
     return report
 
 
-def _chunks(rows: Iterator[Row]) -> Iterator[list[Row]]:
+def _chunks(rows: Iterator[Row], size: int | None) -> Iterator[list[Row]]:
     chunk: list[Row] = []
     for row in rows:
         chunk.append(row)
-        if len(chunk) >= CHUNK:
+        if size is not None and len(chunk) >= size:
             yield chunk
             chunk = []
     if chunk:
@@ -280,7 +313,7 @@ def _import_chunk(
     report.records += len(chunk)
     if rejected and not skip_invalid:
         valid = []  # the file will be refused: only keep validating
-    if valid and (skip_invalid or not report.problems):
+    if valid and (skip_invalid or not report.rejected_lines):
         result = write_batch(session, kind, valid)
         rejected += result.rejected
         result.rejected = []
@@ -289,7 +322,7 @@ def _import_chunk(
         row = chunk[rejection.index]
         problems = [_where(row, p) for p in rejection.problems]
         report.rejected_lines += 1
-        if len(report.problems) < MAX_REPORTED * 2:
-            report.problems.extend(problems)
+        report.problem_count += len(problems)
+        report.problems.extend(problems[: MAX_REPORTED - len(report.problems)])
         if writer:
             writer.write(row, problems)

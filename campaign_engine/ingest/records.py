@@ -9,7 +9,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -66,6 +66,13 @@ def _locale(value: str) -> str:
     return value
 
 
+def _refuse_null(value: Any) -> Any:
+    # Optional on input but never stored empty: leaving the field out keeps the stored value.
+    if value is None:
+        raise ValueError("cannot be null; leave the field out to keep the stored value")
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     # Naive timestamps in files are read as UTC (documented in docs/ingest.md).
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -78,6 +85,7 @@ Country = Annotated[str, AfterValidator(_country)]
 Locale = Annotated[str, AfterValidator(_locale)]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
 Name = Annotated[str, Field(max_length=100)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -90,6 +98,10 @@ class Record(BaseModel):
 
 class ContactRecord(Record):
     """A customer or prospect, upserted by `external_id`; absent fields are left as stored."""
+
+    _not_null = field_validator("lifecycle_stage", "attributes", "created_at", mode="before")(
+        classmethod(lambda cls, value: _refuse_null(value))
+    )
 
     external_id: Key
     email: Email | None = None
@@ -120,13 +132,17 @@ class ContactRecord(Record):
 class ProductRecord(Record):
     """A catalogue product, upserted by `sku`; `premium_sku` names its premium version."""
 
-    sku: Key
+    _not_null = field_validator("attributes", mode="before")(
+        classmethod(lambda cls, value: _refuse_null(value))
+    )
+
+    sku: Sku
     name: Annotated[str, Field(min_length=1, max_length=200)]
     category: Annotated[str, Field(min_length=1, max_length=100)]
     price: Money
     unit_cost: Money | None = None
     tier: Literal["basic", "standard", "premium"] | None = None
-    premium_sku: Key | None = None
+    premium_sku: Sku | None = None
     active: bool = True
     attributes: dict[str, Any] | None = None
 
@@ -140,7 +156,7 @@ class ProductRecord(Record):
 class OrderLineRecord(Record):
     """One product on an order; `unit_cost` defaults to the product's unit cost."""
 
-    sku: Key
+    sku: Sku
     quantity: Annotated[int, Field(ge=1, le=100_000)] = 1
     unit_price: Money
     unit_cost: Money | None = None

@@ -124,3 +124,21 @@ def test_serve_runs_gunicorn_workers_that_answer_health(settings: Settings) -> N
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_revoked_key_stops_working(settings: Settings, client: FlaskClient) -> None:
+    token = (
+        run(settings, "apikeys", "create", "--name", "shop", "--scope", "ingest")
+        .output.strip()
+        .splitlines()[-1]
+    )
+    prefix = token.split("_")[1]
+    listed = run(settings, "apikeys", "list").output
+    assert prefix in listed and "active" in listed
+    assert run(settings, "apikeys", "revoke", prefix).exit_code == 0
+    assert "revoked" in run(settings, "apikeys", "list").output
+    response = client.post(
+        "/api/v1/contacts", json={"records": []}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    assert run(settings, "apikeys", "revoke", "nope").exit_code == 1

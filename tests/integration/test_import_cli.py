@@ -248,3 +248,125 @@ def test_import_round_trips_contacts(
                 "attributes",
             ):
                 assert getattr(contact, name) == record[name], name
+
+
+def test_order_rows_must_agree_on_order_level_fields(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    run(
+        settings,
+        "import",
+        "contacts",
+        str(write_csv(tmp_path / "c.csv", [CONTACTS[0], CONTACTS[2]])),
+        "--quiet",
+    )
+    run(
+        settings,
+        "import",
+        "products",
+        str(
+            write_csv(tmp_path / "p.csv", [{"sku": "A", "name": "A", "category": "x", "price": 1}])
+        ),
+        "--quiet",
+    )
+    orders = write_csv(
+        tmp_path / "o.csv",
+        [
+            {
+                "order_id": "O1",
+                "contact_id": "C1",
+                "ordered_at": "2024-01-01",
+                "sku": "A",
+                "unit_price": 1,
+            },
+            {
+                "order_id": "O1",
+                "contact_id": "C3",
+                "ordered_at": "2024-01-01",
+                "sku": "A",
+                "unit_price": 1,
+            },
+        ],
+    )
+    result = run(settings, "import", "orders", str(orders), "--quiet")
+    assert result.exit_code == 1
+    assert (
+        "line 3, field contact_id: differs from the first row of order 'O1' ('C1')" in result.output
+    )
+    assert total(runtime, Order) == 0
+
+
+def test_non_utf8_file_is_refused_with_a_message(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("external_id,first_name\nC1,Zoë\n".encode("latin-1"))
+    result = run(settings, "import", "contacts", str(path), "--quiet")
+    assert result.exit_code == 1
+    assert "is not UTF-8 text" in result.output
+
+
+def test_bad_json_cells_are_problems_not_crashes(settings: Settings, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "c.csv",
+        [
+            {"external_id": "C1", "attributes": "[1, 2]", "attributes.tier": "gold"},
+            {"external_id": "C2", "attributes": "NaN", "attributes.tier": ""},
+        ],
+    )
+    result = run(settings, "import", "contacts", str(path), "--quiet")
+    assert result.exit_code == 1
+    assert "line 2, field attributes: holds no JSON object" in result.output
+    assert "line 3, field attributes: NaN is not a JSON number" in result.output
+
+
+def test_explicit_null_is_refused_not_a_crash(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"external_id": "C1", "lifecycle_stage": null}\n')
+    result = run(settings, "import", "contacts", str(path), "--quiet")
+    assert result.exit_code == 1
+    assert "line 1, field lifecycle_stage: cannot be null" in result.output
+
+
+def test_problem_count_reports_what_was_not_shown(settings: Settings, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "c.csv", [{"external_id": f"C{i}", "email": "bad"} for i in range(120)]
+    )
+    result = run(settings, "import", "contacts", str(path), "--quiet")
+    assert (
+        "120 invalid record(s); nothing was imported (first 50 problems shown, 70 more)"
+        in result.output
+    )
+
+
+def test_clean_import_writes_no_rejects_file(settings: Settings, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", [CONTACTS[0]])
+    assert (
+        run(settings, "import", "contacts", str(path), "--skip-invalid", "--quiet").exit_code == 0
+    )
+    assert not (tmp_path / "c.rejects.csv").exists()
+
+
+def test_premium_sku_may_name_a_product_further_down_the_file(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("campaign_engine.ingest.files.CHUNK", 1)
+    path = write_csv(
+        tmp_path / "p.csv",
+        [
+            {
+                "sku": "BASIC",
+                "name": "Phone",
+                "category": "phones",
+                "price": 100,
+                "premium_sku": "PRO",
+            },
+            {
+                "sku": "PRO",
+                "name": "Phone Pro",
+                "category": "phones",
+                "price": 900,
+                "premium_sku": "",
+            },
+        ],
+    )
+    result = run(settings, "import", "products", str(path), "--quiet")
+    assert result.exit_code == 0, result.output

@@ -239,3 +239,12 @@ def test_openapi_document_needs_a_key_and_describes_every_record(
     }
     contact = document["components"]["schemas"]["ContactRecord"]
     assert contact["additionalProperties"] is False and "external_id" in contact["required"]
+
+
+def test_explicit_null_for_a_stored_not_null_field_is_422(
+    client: FlaskClient, token: str, runtime: Runtime
+) -> None:
+    response = post(client, token, "contacts", {"external_id": "C1", "attributes": None})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["problems"][0]["location"] == "records[0].attributes"
+    assert count(runtime, Contact) == 0
