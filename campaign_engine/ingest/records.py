@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -73,6 +74,22 @@ def _refuse_null(value: Any) -> Any:
     return value
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    if not _finite(value):
+        raise ValueError("holds NaN or Infinity, which JSON cannot store")
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     # Naive timestamps in files are read as UTC (documented in docs/ingest.md).
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -84,6 +101,7 @@ TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Country = Annotated[str, AfterValidator(_country)]
 Locale = Annotated[str, AfterValidator(_locale)]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
 Name = Annotated[str, Field(max_length=100)]
@@ -125,7 +143,7 @@ class ContactRecord(Record):
         Literal["prospect", "lead", "customer", "repeat_customer", "lapsed", "churned"] | None
     ) = None
     source: Annotated[str, Field(max_length=64)] | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: JsonObject | None = None
     created_at: Timestamp | None = None
 
 
@@ -144,7 +162,7 @@ class ProductRecord(Record):
     tier: Literal["basic", "standard", "premium"] | None = None
     premium_sku: Sku | None = None
     active: bool = True
-    attributes: dict[str, Any] | None = None
+    attributes: JsonObject | None = None
 
     @model_validator(mode="after")
     def _not_its_own_premium(self) -> ProductRecord:
@@ -183,7 +201,7 @@ class EventRecord(Record):
     type: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.:-]*$")]
     occurred_at: Timestamp
     source: Literal["web", "app", "custom", "store", "email", "sms", "social"] = "custom"
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: JsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _someone_did_it(self) -> EventRecord:

@@ -130,3 +130,15 @@ def test_jsonl_reports_bad_json_by_line() -> None:
     rows = list(read_jsonl(io.StringIO('{"external_id": "A"}\n\n{bad\n')))
     assert [r.lines for r in rows] == [[1], [3]]
     assert rows[1].problems and "invalid JSON" in rows[1].problems[0].message
+
+
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), [1.0, float("-inf")], {"deep": float("nan")}]
+)
+def test_json_fields_refuse_nan_and_infinity(bad: object) -> None:
+    problems = parse_record(
+        Kind.events,
+        {"anonymous_id": "v1", "type": "x", "occurred_at": "2024-01-01", "properties": {"v": bad}},
+    )
+    assert isinstance(problems, list)
+    assert problems[0].location == "properties" and "NaN or Infinity" in problems[0].message
