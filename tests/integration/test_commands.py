@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from campaign_engine.db import transaction
 from campaign_engine.models import ApiKey
 from campaign_engine.runtime import Runtime
 from campaign_engine.schema import head_revision
+from tests.net import fetch_when_up, free_port
 
 
 def run(settings: Settings, *args: str, stdin: str | None = None) -> Result:
@@ -30,12 +28,6 @@ def run(settings: Settings, *args: str, stdin: str | None = None) -> Result:
         "CE_INSTANCE_PATH": str(settings.instance_path),
     }
     return CliRunner().invoke(main, list(args), env=env, input=stdin)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path: Path) -> None:
@@ -113,13 +105,7 @@ def test_serve_runs_gunicorn_workers_that_answer_health(settings: Settings) -> N
         stderr=subprocess.PIPE,
     )
     try:
-        body = b""
-        for _ in range(100):
-            try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+        body = fetch_when_up(f"http://127.0.0.1:{port}/healthz")
         assert body == b'{"database":"ok","status":"ok"}\n'
     finally:
         server.terminate()
