@@ -8,6 +8,7 @@ from datetime import UTC
 from operator import itemgetter
 from typing import Any, cast
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import ARRAY, JSON, Boolean, Column, Date, Table, any_, bindparam
 from sqlalchemy.orm import Session
 
@@ -30,10 +31,13 @@ def write_rows(
     rows: Sequence[Row],
     conflict: Sequence[str] | None = None,
     update: Sequence[str] | None = None,
+    all_new: bool = False,
 ) -> None:
     """Insert `rows` (all with the same keys); on a `conflict` key update `update` or skip.
 
-    Column defaults the rows leave out are filled in here, as a Core insert would.
+    Column defaults the rows leave out are filled in here, as a Core insert would. `all_new`
+    says the caller has checked that no row's key exists yet: then there is no conflict to
+    handle and PostgreSQL copies the rows straight into the table.
     """
     if not rows:
         return
@@ -42,7 +46,7 @@ def write_rows(
     defaults = _defaults(table, columns)
     columns += list(defaults)
     if session.get_bind().dialect.name == "postgresql":
-        _copy_upsert(session, table, rows, columns, defaults, conflict, update)
+        _copy_upsert(session, table, rows, columns, defaults, conflict, update, all_new)
     else:
         _sqlite_executemany(session, table, rows, columns, defaults, conflict, update)
 
@@ -143,19 +147,37 @@ def _copy_upsert(
     defaults: dict[str, Any],
     conflict: Sequence[str] | None,
     update: Sequence[str] | None,
+    all_new: bool,
 ) -> None:
-    """COPY rows into a temporary table shaped like `columns`, then INSERT ... SELECT them."""
-    stage = f"_stage_{table.name}_{abs(hash(tuple(columns))) % 10**8}"
+    """COPY rows into the table; with a conflict to handle, via a staging table and INSERT."""
     names = ", ".join(f'"{c}"' for c in columns)
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    converters = [_pg_value(table.columns[c]) for c in columns]
+
+    def copy_into(target: str) -> None:
+        with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for values in _tuples(rows, columns, defaults, converters):
+                copy.write_row(values)
+
+    if conflict is None:
+        copy_into(f'"{table.name}"')
+        return
+    if all_new:
+        # Straight in, unless a concurrent writer added one of the keys since the caller looked.
+        cursor.execute("SAVEPOINT ce_bulk_copy")
+        try:
+            copy_into(f'"{table.name}"')
+        except UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT ce_bulk_copy")
+        else:
+            cursor.execute("RELEASE SAVEPOINT ce_bulk_copy")
+            return
+    stage = f"_stage_{table.name}_{abs(hash(tuple(columns))) % 10**8}"
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP"
         f" AS SELECT {names} FROM {table.name} WITH NO DATA"
     )
     cursor.execute(f"TRUNCATE {stage}")
-    converters = [_pg_value(table.columns[c]) for c in columns]
-    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        for values in _tuples(rows, columns, defaults, converters):
-            copy.write_row(values)
+    copy_into(stage)
     sql = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {stage}'
     cursor.execute(sql + _conflict_clause(conflict, update))

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from campaign_engine.accounts import create_api_key, create_user
-from campaign_engine.models import ApiKey, Contact, User
+from campaign_engine.models import (
+    ApiKey,
+    Consent,
+    ConsentEvent,
+    Contact,
+    Order,
+    OrderLine,
+    Product,
+    User,
+)
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -39,3 +49,72 @@ def make_user(session: Session, role: str = "admin", email: str | None = None) -
 def make_api_key(session: Session, *scopes: str) -> tuple[ApiKey, str]:
     """Add an API key with `scopes` (default: ingest); return it and its token."""
     return create_api_key(session, f"key {next(_seq)}", list(scopes or ("ingest",)))
+
+
+def make_product(session: Session, sku: str, name: str, price: float, **fields: Any) -> Product:
+    """Add a product (category 'misc' unless given)."""
+    product = Product(sku=sku, name=name, price=price, **({"category": "misc"} | fields))
+    session.add(product)
+    session.flush()
+    return product
+
+
+def make_order(
+    session: Session,
+    contact_id: int,
+    ordered_at: datetime,
+    lines: list[tuple[Product, int]],
+    external_id: str | None = None,
+    **fields: Any,
+) -> Order:
+    """Add an order of (product, quantity) lines at catalogue prices; totals follow the lines."""
+    order = Order(
+        external_id=external_id or f"O{next(_seq):06d}",
+        contact_id=contact_id,
+        ordered_at=ordered_at,
+        revenue=sum(p.price * q for p, q in lines),
+        cost=sum((p.unit_cost or 0) * q for p, q in lines),
+        **fields,
+    )
+    session.add(order)
+    session.flush()
+    session.add_all(
+        OrderLine(
+            order_id=order.id,
+            line_number=n,
+            product_id=product.id,
+            quantity=quantity,
+            unit_price=product.price,
+            unit_cost=product.unit_cost or 0,
+        )
+        for n, (product, quantity) in enumerate(lines, start=1)
+    )
+    return order
+
+
+def make_consent(
+    session: Session, contact_id: int, channel: str, *history: tuple[str, datetime, str | None]
+) -> Consent:
+    """Record marketing-consent statements (state, time, source); the last is the current state."""
+    for state, at, source in history:
+        session.add(
+            ConsentEvent(
+                contact_id=contact_id,
+                channel=channel,
+                purpose="marketing",
+                state=state,
+                source=source,
+                occurred_at=at,
+            )
+        )
+    state, at, source = history[-1]
+    consent = Consent(
+        contact_id=contact_id,
+        channel=channel,
+        purpose="marketing",
+        state=state,
+        source=source,
+        updated_at=at,
+    )
+    session.add(consent)
+    return consent

@@ -87,9 +87,12 @@ def _missing(index: int, field_name: str, what: str, key: str) -> Rejection:
     return Rejection(index, [Problem(field_name, f"unknown {what} {key!r}")])
 
 
-def _upsert(session: Session, model: Any, key: str, rows: list[dict[str, Any]]) -> None:
+def _upsert(
+    session: Session, model: Any, key: str, rows: list[dict[str, Any]], all_new: bool
+) -> None:
     """Insert `rows`, updating the columns they carry when `key` already exists."""
-    write_rows(session, model, rows, conflict=[key], update=[c for c in rows[0] if c != key])
+    update = [c for c in rows[0] if c != key]
+    write_rows(session, model, rows, conflict=[key], update=update, all_new=all_new)
 
 
 def _write_keyed(
@@ -112,7 +115,7 @@ def _write_keyed(
         groups.setdefault(tuple(sorted(row)), []).append(row)
     now = utcnow()
     for rows in groups.values():
-        _upsert(session, model, key, [row | {"updated_at": now} for row in rows])
+        _upsert(session, model, key, [row | {"updated_at": now} for row in rows], not existing)
     updated = sum(1 for _, r in items if getattr(r, key) in existing)
     return BatchResult(created=len(items) - updated, updated=updated)
 
@@ -227,7 +230,7 @@ def write_orders(session: Session, items: Sequence[Item[OrderRecord]]) -> BatchR
         session.execute(
             delete(OrderLine).where(key_in(session, OrderLine.order_id, list(existing.values())))
         )
-    _upsert(session, Order, "external_id", order_rows)
+    _upsert(session, Order, "external_id", order_rows, not existing)
     order_ids = _ids_by_key(session, Order.external_id, Order.id, keys)
     write_rows(
         session,
@@ -296,7 +299,8 @@ def write_events(session: Session, items: Sequence[Item[EventRecord]]) -> BatchR
     seen = set(
         session.scalars(select(Event.dedupe_key).where(key_in(session, Event.dedupe_key, keys)))
     )
-    write_rows(session, Event, rows, conflict=["dedupe_key"])
+    fresh = [row for row in rows if row["dedupe_key"] not in seen]
+    write_rows(session, Event, fresh, conflict=["dedupe_key"], all_new=True)
     return BatchResult(created=len(rows) - len(seen), unchanged=len(seen), rejected=rejected)
 
 

@@ -13,14 +13,17 @@ from campaign_engine.db import transaction
 from campaign_engine.models import (
     ROLES,
     Consent,
-    ConsentEvent,
     Event,
-    Order,
-    OrderLine,
-    Product,
 )
 from campaign_engine.runtime import Runtime
-from tests.factories import PASSWORD, make_contact, make_user
+from tests.factories import (
+    PASSWORD,
+    make_consent,
+    make_contact,
+    make_order,
+    make_product,
+    make_user,
+)
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
@@ -76,89 +79,33 @@ def shopper_id(runtime: Runtime) -> int:
             country="GB",
             attributes={"favourite_colour": "teal", "loyalty_points": 42},
         )
-        lamp = Product(sku="LAMP-1", name="Brass Desk Lamp", category="home", price=49.5)
-        ink = Product(sku="INK-9", name="Indigo Ink", category="office", price=7.25)
-        session.add_all([lamp, ink])
-        session.flush()
+        lamp = make_product(
+            session, "LAMP-1", "Brass Desk Lamp", 49.5, category="home", unit_cost=25
+        )
+        ink = make_product(session, "INK-9", "Indigo Ink", 7.25, category="office", unit_cost=3)
+        session.add(
+            Consent(
+                contact_id=contact.id,
+                channel="email",
+                purpose="marketing",
+                state="opted_in",
+                source="signup",
+                updated_at=T0,
+            )
+        )
+        make_consent(
+            session,
+            contact.id,
+            "sms",
+            ("opted_in", T0 - timedelta(days=9), "signup"),
+            ("opted_out", T0, "reply-stop"),
+        )
+        make_order(
+            session, contact.id, T0, [(lamp, 2), (ink, 1)], "ORD-100", campaign_code="SPRING24"
+        )
+        make_order(session, contact.id, T0 + timedelta(days=3), [(ink, 1)], "ORD-101")
         session.add_all(
             [
-                Consent(
-                    contact_id=contact.id,
-                    channel="email",
-                    purpose="marketing",
-                    state="opted_in",
-                    source="signup",
-                    updated_at=T0,
-                ),
-                Consent(
-                    contact_id=contact.id,
-                    channel="sms",
-                    purpose="marketing",
-                    state="opted_out",
-                    source="reply-stop",
-                    updated_at=T0,
-                ),
-                ConsentEvent(
-                    contact_id=contact.id,
-                    channel="sms",
-                    purpose="marketing",
-                    state="opted_in",
-                    source="signup",
-                    occurred_at=T0 - timedelta(days=9),
-                ),
-                ConsentEvent(
-                    contact_id=contact.id,
-                    channel="sms",
-                    purpose="marketing",
-                    state="opted_out",
-                    source="reply-stop",
-                    occurred_at=T0,
-                ),
-            ]
-        )
-        first = Order(
-            external_id="ORD-100",
-            contact_id=contact.id,
-            ordered_at=T0,
-            revenue=106.25,
-            cost=60,
-            campaign_code="SPRING24",
-        )
-        second = Order(
-            external_id="ORD-101",
-            contact_id=contact.id,
-            ordered_at=T0 + timedelta(days=3),
-            revenue=7.25,
-            cost=3,
-        )
-        session.add_all([first, second])
-        session.flush()
-        session.add_all(
-            [
-                OrderLine(
-                    order_id=first.id,
-                    line_number=1,
-                    product_id=lamp.id,
-                    quantity=2,
-                    unit_price=49.5,
-                    unit_cost=25,
-                ),
-                OrderLine(
-                    order_id=first.id,
-                    line_number=2,
-                    product_id=ink.id,
-                    quantity=1,
-                    unit_price=7.25,
-                    unit_cost=3,
-                ),
-                OrderLine(
-                    order_id=second.id,
-                    line_number=1,
-                    product_id=ink.id,
-                    quantity=1,
-                    unit_price=7.25,
-                    unit_cost=3,
-                ),
                 Event(
                     dedupe_key="ev-1",
                     contact_id=contact.id,

@@ -6,53 +6,16 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.orm import Session
 
 from campaign_engine import contact_browser
 from campaign_engine.contact_browser import count_store, get_contact_detail, search_contacts
 from campaign_engine.db import transaction
 from campaign_engine.errors import InvalidInput, NotFound
-from campaign_engine.models import Consent, ConsentEvent, Event, Order, OrderLine, Product
+from campaign_engine.models import Consent, Event
 from campaign_engine.runtime import Runtime
-from tests.factories import make_contact
+from tests.factories import make_consent, make_contact, make_order, make_product
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def add_product(session: Session, sku: str, name: str, price: float) -> Product:
-    """Add a product."""
-    product = Product(sku=sku, name=name, category="misc", price=price)
-    session.add(product)
-    session.flush()
-    return product
-
-
-def add_order(
-    session: Session, contact_id: int, number: int, lines: list[tuple[Product, int]]
-) -> Order:
-    """Add an order `number` days after T0 with `lines` of (product, quantity)."""
-    revenue = sum(product.price * quantity for product, quantity in lines)
-    order = Order(
-        external_id=f"O-{contact_id}-{number}",
-        contact_id=contact_id,
-        ordered_at=T0 + timedelta(days=number),
-        revenue=revenue,
-        cost=0,
-    )
-    session.add(order)
-    session.flush()
-    for line_number, (product, quantity) in enumerate(lines, start=1):
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                line_number=line_number,
-                product_id=product.id,
-                quantity=quantity,
-                unit_price=product.price,
-                unit_cost=0,
-            )
-        )
-    return order
 
 
 def emails(runtime: Runtime, query: str) -> list[str | None]:
@@ -174,7 +137,12 @@ def test_overlong_search_is_invalid(runtime: Runtime) -> None:
 def test_store_totals_count_each_table(runtime: Runtime) -> None:
     with transaction(runtime.sessions) as session:
         contact = make_contact(session)
-        add_order(session, contact.id, 1, [(add_product(session, "S1", "Soap", 2.5), 2)])
+        make_order(
+            session,
+            contact.id,
+            T0 + timedelta(days=1),
+            [(make_product(session, "S1", "Soap", 2.5), 2)],
+        )
         session.add(Event(dedupe_key="e1", contact_id=contact.id, type="visit", occurred_at=T0))
         session.flush()
         totals = count_store(session)
@@ -187,42 +155,26 @@ def test_contact_detail_holds_consents_recent_orders_with_lines_and_events(
     with transaction(runtime.sessions) as session:
         contact = make_contact(session, attributes={"tier": "gold"})
         other = make_contact(session)
-        soap = add_product(session, "S1", "Soap", 2.5)
-        towel = add_product(session, "T1", "Towel", 12.0)
+        soap = make_product(session, "S1", "Soap", 2.5)
+        towel = make_product(session, "T1", "Towel", 12.0)
         for n in range(12):
-            add_order(session, contact.id, n, [(soap, 2), (towel, 1)])
-        add_order(session, other.id, 50, [(towel, 9)])
-        session.add_all(
-            [
-                Consent(
-                    contact_id=contact.id,
-                    channel="sms",
-                    purpose="marketing",
-                    state="opted_out",
-                    updated_at=T0,
-                ),
-                Consent(
-                    contact_id=contact.id,
-                    channel="email",
-                    purpose="marketing",
-                    state="opted_in",
-                    updated_at=T0,
-                ),
-                ConsentEvent(
-                    contact_id=contact.id,
-                    channel="sms",
-                    purpose="marketing",
-                    state="opted_in",
-                    occurred_at=T0 - timedelta(days=1),
-                ),
-                ConsentEvent(
-                    contact_id=contact.id,
-                    channel="sms",
-                    purpose="marketing",
-                    state="opted_out",
-                    occurred_at=T0,
-                ),
-            ]
+            make_order(session, contact.id, T0 + timedelta(days=n), [(soap, 2), (towel, 1)])
+        make_order(session, other.id, T0 + timedelta(days=50), [(towel, 9)])
+        make_consent(
+            session,
+            contact.id,
+            "sms",
+            ("opted_in", T0 - timedelta(days=1), None),
+            ("opted_out", T0, None),
+        )
+        session.add(
+            Consent(
+                contact_id=contact.id,
+                channel="email",
+                purpose="marketing",
+                state="opted_in",
+                updated_at=T0,
+            )
         )
         for n in range(30):
             session.add(
