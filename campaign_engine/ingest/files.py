@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from campaign_engine.errors import InvalidInput, Problem
 from campaign_engine.ingest.batch import parse_record
-from campaign_engine.ingest.pipeline import read_ahead
 from campaign_engine.ingest.records import Kind
 from campaign_engine.ingest.store import BatchResult, Item, Rejection, write_batch
 
@@ -263,11 +262,10 @@ def import_file(
         # A catalogue is read whole, so a premium_sku may name a product further down the file.
         size = None if kind is Kind.products else CHUNK
         try:
-            # Reading and validating the next chunk overlaps writing this one.
-            for parsed in read_ahead(_parsed(rows, kind, size, raw)):
-                _import_chunk(session, kind, parsed, report, writer, skip_invalid)
+            for chunk in _chunks(rows, size):
+                _import_chunk(session, kind, chunk, report, writer, skip_invalid)
                 if progress:
-                    progress(parsed.position)
+                    progress(raw.tell())
         except UnicodeDecodeError as exc:
             raise InvalidInput(
                 f"{path.name} is not UTF-8 text (byte {exc.start} of a block): save it as UTF-8"
@@ -296,38 +294,22 @@ def _chunks(rows: Iterator[Row], size: int | None) -> Iterator[list[Row]]:
         yield chunk
 
 
-@dataclass
-class Parsed:
-    """A chunk of rows after validation, and how far into the file it reaches."""
-
-    rows: list[Row]
-    valid: list[Item[Any]]
-    rejected: list[Rejection]
-    position: int
-
-
-def _parsed(rows: Iterator[Row], kind: Kind, size: int | None, raw: IO[bytes]) -> Iterator[Parsed]:
-    for chunk in _chunks(rows, size):
-        valid: list[Item[Any]] = []
-        rejected: list[Rejection] = []
-        for index, row in enumerate(chunk):
-            parsed = row.problems or parse_record(kind, row.raw)
-            if isinstance(parsed, list):
-                rejected.append(Rejection(index, parsed))
-            else:
-                valid.append((index, parsed))
-        yield Parsed(chunk, valid, rejected, raw.tell())
-
-
 def _import_chunk(
     session: Session,
     kind: Kind,
-    parsed: Parsed,
+    chunk: list[Row],
     report: ImportReport,
     writer: RejectsWriter | None,
     skip_invalid: bool,
 ) -> None:
-    chunk, valid, rejected = parsed.rows, parsed.valid, parsed.rejected
+    valid: list[Item[Any]] = []
+    rejected: list[Rejection] = []
+    for index, row in enumerate(chunk):
+        parsed = row.problems or parse_record(kind, row.raw)
+        if isinstance(parsed, list):
+            rejected.append(Rejection(index, parsed))
+        else:
+            valid.append((index, parsed))
     report.records += len(chunk)
     if rejected and not skip_invalid:
         valid = []  # the file will be refused: only keep validating
