@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,8 +32,9 @@ class Row:
 
     lines: list[int]
     raw: Any
-    source: list[dict[str, str]] | str  # the CSV rows or the JSONL text, for the rejects file
+    source: list[list[str]] | str  # the CSV cells or the JSONL text, for the rejects file
     problems: list[Problem] = field(default_factory=list)
+    header: list[str] | None = None  # the CSV header the cells belong to
 
 
 @dataclass
@@ -120,10 +123,11 @@ class CsvColumns:
                 target[tail] = _scalar(cells[i])
         return raw, problems
 
-    def source(self, cells: list[str]) -> dict[str, str]:
-        """Return the row as column → cell, for the rejects file."""
-        padded = cells + [""] * (len(self.header) - len(cells))
-        return dict(zip(self.header, padded, strict=False))
+
+def as_record(header: list[str], cells: list[str]) -> dict[str, str]:
+    """Return a CSV row as column → cell (short rows padded, extra cells dropped)."""
+    padded = cells + [""] * (len(header) - len(cells))
+    return dict(zip(header, padded, strict=False))
 
 
 def csv_raw(row: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
@@ -141,7 +145,7 @@ def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
     if kind is not Kind.orders:
         for cells in reader:
             raw, problems = columns.raw(cells)
-            yield Row([reader.line_num], raw, [columns.source(cells)], problems)
+            yield Row([reader.line_num], raw, [cells], problems, header)
         return
     seen: set[str] = set()
     current: Row | None = None
@@ -164,7 +168,7 @@ def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
             current.raw["lines"].append(line)
             current.lines.append(reader.line_num)
             assert isinstance(current.source, list)
-            current.source.append(columns.source(cells))
+            current.source.append(cells)
             continue
         if current is not None:
             yield current
@@ -174,7 +178,7 @@ def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
             )
         if order_id is not None:
             seen.add(order_id)
-        current = Row([reader.line_num], raw | {"lines": [line]}, [columns.source(cells)], problems)
+        current = Row([reader.line_num], raw | {"lines": [line]}, [cells], problems, header)
     if current is not None:
         yield current
 
@@ -218,8 +222,8 @@ class RejectsWriter:
         # Opened at the first reject, so a clean import leaves any old rejects file alone.
         if self.handle is None:
             self.handle = self.path.open("w", newline="", encoding="utf-8")
-            if self.fmt == "csv" and isinstance(row.source, list):
-                self.csv = csv.DictWriter(self.handle, [*row.source[0], "_line", "_errors"])
+            if self.fmt == "csv" and row.header is not None:
+                self.csv = csv.DictWriter(self.handle, [*row.header, "_line", "_errors"])
                 self.csv.writeheader()
         return self.handle
 
@@ -227,9 +231,11 @@ class RejectsWriter:
         """Append `row` with `problems`."""
         handle = self._open(row)
         reasons = "; ".join(str(p) for p in problems)
-        if self.csv is not None and isinstance(row.source, list):
-            for line, source in zip(row.lines, row.source, strict=True):
-                self.csv.writerow({**source, "_line": line, "_errors": reasons})
+        if self.csv is not None and row.header is not None and isinstance(row.source, list):
+            for line, cells in zip(row.lines, row.source, strict=True):
+                self.csv.writerow(
+                    {**as_record(row.header, cells), "_line": line, "_errors": reasons}
+                )
         else:
             handle.write(
                 json.dumps({"line": row.lines[0], "errors": reasons, "text": row.source}) + "\n"
@@ -256,7 +262,11 @@ def import_file(
     """
     fmt = file_format(path, fmt)
     report = ImportReport(kind)
-    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
+    with (
+        paused_gc(),
+        path.open("rb") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle,
+    ):
         rows = read_csv(handle, kind) if fmt == "csv" else read_jsonl(handle)
         writer = RejectsWriter(rejects, fmt) if skip_invalid and rejects else None
         # A catalogue is read whole, so a premium_sku may name a product further down the file.
@@ -281,6 +291,19 @@ def import_file(
             report.problems,
         )
     return report
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: an import makes millions of short-lived objects and
+    no cycles, so refcounting frees everything, and collections cost a quarter of the time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _chunks(rows: Iterator[Row], size: int | None) -> Iterator[list[Row]]:
