@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from operator import itemgetter
 from typing import Any, cast
@@ -42,13 +43,47 @@ def write_rows(
     if not rows:
         return
     table = cast(Table, model.__table__)
-    columns = list(rows[0])
-    defaults = _defaults(table, columns)
-    columns += list(defaults)
+    defaults = _defaults(table, list(rows[0]))
+    write = Write(table, rows, [*rows[0], *defaults], defaults, conflict, update, all_new)
     if session.get_bind().dialect.name == "postgresql":
-        _copy_upsert(session, table, rows, columns, defaults, conflict, update, all_new)
+        _copy_upsert(session, write)
     else:
-        _sqlite_executemany(session, table, rows, columns, defaults, conflict, update)
+        _sqlite_executemany(session, write)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One bulk write: rows, their columns (given ones, then defaulted ones), conflict handling."""
+
+    table: Table
+    rows: Sequence[Row]
+    columns: list[str]
+    defaults: dict[str, Any]
+    conflict: Sequence[str] | None
+    update: Sequence[str] | None
+    all_new: bool
+
+    @property
+    def names(self) -> str:
+        """Return the quoted column list."""
+        return ", ".join(f'"{c}"' for c in self.columns)
+
+    def tuples(
+        self, convert: Callable[[Column[Any]], Callable[[Any], Any] | None]
+    ) -> list[tuple[Any, ...]]:
+        """Return the rows as parameter tuples, values converted per column by `convert`."""
+        converters = [convert(self.table.columns[c]) for c in self.columns]
+        return _tuples(self.rows, self.columns, self.defaults, converters)
+
+    def on_conflict(self) -> str:
+        """Return the ON CONFLICT clause; SQLite and PostgreSQL share its syntax."""
+        if self.conflict is None:
+            return ""
+        target = ", ".join(f'"{c}"' for c in self.conflict)
+        if not self.update:
+            return f" ON CONFLICT ({target}) DO NOTHING"
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in self.update)
+        return f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
 
 
 def _defaults(table: Table, columns: list[str]) -> dict[str, Any]:
@@ -102,34 +137,10 @@ def _tuples(
     return out
 
 
-def _conflict_clause(conflict: Sequence[str] | None, update: Sequence[str] | None) -> str:
-    """Return the ON CONFLICT clause; SQLite and PostgreSQL share its syntax."""
-    if conflict is None:
-        return ""
-    target = ", ".join(f'"{c}"' for c in conflict)
-    if not update:
-        return f" ON CONFLICT ({target}) DO NOTHING"
-    return f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(
-        f'"{c}" = excluded."{c}"' for c in update
-    )
-
-
-def _sqlite_executemany(
-    session: Session,
-    table: Table,
-    rows: Sequence[Row],
-    columns: list[str],
-    defaults: dict[str, Any],
-    conflict: Sequence[str] | None,
-    update: Sequence[str] | None,
-) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})' + _conflict_clause(
-        conflict, update
-    )
-    converters = [_sqlite_value(table.columns[name]) for name in columns]
-    session.connection().exec_driver_sql(sql, _tuples(rows, columns, defaults, converters))
+def _sqlite_executemany(session: Session, write: Write) -> None:
+    marks = ", ".join("?" for _ in write.columns)
+    sql = f'INSERT INTO "{write.table.name}" ({write.names}) VALUES ({marks})' + write.on_conflict()
+    session.connection().exec_driver_sql(sql, write.tuples(_sqlite_value))
 
 
 def _pg_value(column: Column[Any]) -> Callable[[Any], Any] | None:
@@ -139,45 +150,36 @@ def _pg_value(column: Column[Any]) -> Callable[[Any], Any] | None:
     return None
 
 
-def _copy_upsert(
-    session: Session,
-    table: Table,
-    rows: Sequence[Row],
-    columns: list[str],
-    defaults: dict[str, Any],
-    conflict: Sequence[str] | None,
-    update: Sequence[str] | None,
-    all_new: bool,
-) -> None:
+def _copy_upsert(session: Session, write: Write) -> None:
     """COPY rows into the table; with a conflict to handle, via a staging table and INSERT."""
-    names = ", ".join(f'"{c}"' for c in columns)
+    table, names = write.table.name, write.names
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    converters = [_pg_value(table.columns[c]) for c in columns]
 
     def copy_into(target: str) -> None:
         with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-            for values in _tuples(rows, columns, defaults, converters):
+            for values in write.tuples(_pg_value):
                 copy.write_row(values)
 
-    if conflict is None:
-        copy_into(f'"{table.name}"')
+    if write.conflict is None:
+        copy_into(f'"{table}"')
         return
-    if all_new:
+    if write.all_new:
         # Straight in, unless a concurrent writer added one of the keys since the caller looked.
         cursor.execute("SAVEPOINT ce_bulk_copy")
         try:
-            copy_into(f'"{table.name}"')
+            copy_into(f'"{table}"')
         except UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT ce_bulk_copy")
         else:
             cursor.execute("RELEASE SAVEPOINT ce_bulk_copy")
             return
-    stage = f"_stage_{table.name}_{abs(hash(tuple(columns))) % 10**8}"
+    stage = f"_stage_{table}_{abs(hash(tuple(write.columns))) % 10**8}"
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP"
-        f" AS SELECT {names} FROM {table.name} WITH NO DATA"
+        f" AS SELECT {names} FROM {table} WITH NO DATA"
     )
     cursor.execute(f"TRUNCATE {stage}")
     copy_into(stage)
-    sql = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {stage}'
-    cursor.execute(sql + _conflict_clause(conflict, update))
+    cursor.execute(
+        f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {stage}' + write.on_conflict()
+    )
