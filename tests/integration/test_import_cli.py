@@ -348,7 +348,7 @@ def test_clean_import_writes_no_rejects_file(settings: Settings, tmp_path: Path)
 def test_premium_sku_may_name_a_product_further_down_the_file(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("campaign_engine.ingest.files.CHUNK", 1)
+    monkeypatch.setattr("campaign_engine.ingest.reading.CHUNK", 1)
     path = write_csv(
         tmp_path / "p.csv",
         [
@@ -370,3 +370,45 @@ def test_premium_sku_may_name_a_product_further_down_the_file(
     )
     result = run(settings, "import", "products", str(path), "--quiet")
     assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def parser_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send every file, however small, through the second parsing process."""
+    monkeypatch.setattr("campaign_engine.ingest.files.PARSER_PROCESS_BYTES", 0)
+    monkeypatch.setattr("campaign_engine.ingest.reading.CHUNK", 2)
+
+
+@pytest.mark.usefixtures("parser_process")
+def test_parser_process_imports_and_reports_lines_the_same(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    rows = [
+        CONTACTS[0],
+        CONTACTS[2],
+        *({"external_id": f"X{i}", "email": f"x{i}@example.com"} for i in range(5)),
+    ]
+    assert (
+        run(
+            settings, "import", "contacts", str(write_csv(tmp_path / "ok.csv", rows)), "--quiet"
+        ).exit_code
+        == 0
+    )
+    assert total(runtime, Contact) == 7
+    bad = write_csv(tmp_path / "bad.csv", [*rows, CONTACTS[1]])
+    result = run(settings, "import", "contacts", str(bad), "--skip-invalid", "--quiet")
+    assert "8 read, 0 created, 7 updated, 0 unchanged, 1 rejected" in result.output
+    rejects = list(csv.DictReader((tmp_path / "bad.rejects.csv").read_text().splitlines()))
+    assert [(r["external_id"], r["_line"]) for r in rejects] == [("C2", "9")]
+
+
+@pytest.mark.usefixtures("parser_process")
+def test_parser_process_errors_reach_the_importer(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("external_id,first_name\nC1,Ann\nC2,Zoë\n".encode("latin-1"))
+    result = run(settings, "import", "contacts", str(path), "--quiet")
+    assert result.exit_code == 1
+    assert "is not UTF-8 text" in result.output
+    assert total(runtime, Contact) == 0

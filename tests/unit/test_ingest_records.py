@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaign_engine.ingest.batch import field_path, parse_batch, parse_record
-from campaign_engine.ingest.files import csv_raw, read_csv, read_jsonl
+from campaign_engine.ingest.reading import csv_raw, read_csv, read_jsonl
 from campaign_engine.ingest.records import ContactRecord, Kind
 
 
