@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign_engine.db import Base
@@ -23,7 +23,7 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     revenue: Mapped[float] = mapped_column(Money)
     cost: Mapped[float] = mapped_column(Money)
-    campaign_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    campaign_code: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -31,7 +31,16 @@ class Order(Base):
         back_populates="order", lazy="raise", order_by="OrderLine.line_number"
     )
 
-    __table_args__ = (Index("ix_orders_contact_ordered", "contact_id", "ordered_at"),)
+    __table_args__ = (
+        Index("ix_orders_contact_ordered", "contact_id", "ordered_at"),
+        # Most orders carry no campaign code: index only those that do.
+        Index(
+            "ix_orders_campaign_code",
+            "campaign_code",
+            postgresql_where=text("campaign_code IS NOT NULL"),
+            sqlite_where=text("campaign_code IS NOT NULL"),
+        ),
+    )
 
 
 class OrderLine(Base):

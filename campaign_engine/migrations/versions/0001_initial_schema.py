@@ -61,7 +61,6 @@ def upgrade() -> None:
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_birth_date'), ['birth_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_city'), ['city'], unique=False)
-        batch_op.create_index(batch_op.f('ix_contacts_country'), ['country'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_lifecycle_stage'), ['lifecycle_stage'], unique=False)
@@ -207,7 +206,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('external_id', name=op.f('uq_orders_external_id'))
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_orders_campaign_code'), ['campaign_code'], unique=False)
+        batch_op.create_index('ix_orders_campaign_code', ['campaign_code'], unique=False, postgresql_where=sa.text('campaign_code IS NOT NULL'), sqlite_where=sa.text('campaign_code IS NOT NULL'))
         batch_op.create_index('ix_orders_contact_ordered', ['contact_id', 'ordered_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_ordered_at'), ['ordered_at'], unique=False)
 
@@ -237,7 +236,7 @@ def downgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_ordered_at'))
         batch_op.drop_index('ix_orders_contact_ordered')
-        batch_op.drop_index(batch_op.f('ix_orders_campaign_code'))
+        batch_op.drop_index('ix_orders_campaign_code')
 
     op.drop_table('orders')
     with op.batch_alter_table('events', schema=None) as batch_op:
@@ -268,7 +267,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contacts_lifecycle_stage'))
         batch_op.drop_index(batch_op.f('ix_contacts_email'))
         batch_op.drop_index(batch_op.f('ix_contacts_created_at'))
-        batch_op.drop_index(batch_op.f('ix_contacts_country'))
         batch_op.drop_index(batch_op.f('ix_contacts_city'))
         batch_op.drop_index(batch_op.f('ix_contacts_birth_date'))
 
