@@ -6,9 +6,10 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from campaign_engine.contact_detail import get_contact_detail
+from campaign_engine.contact_search import count_store, search_contacts
 
-from campaign_engine import contact_browser
-from campaign_engine.contact_browser import count_store, get_contact_detail, search_contacts
+from campaign_engine import contact_detail, contact_search
 from campaign_engine.db import transaction
 from campaign_engine.errors import InvalidInput, NotFound
 from campaign_engine.models import Consent, Event
@@ -113,7 +114,7 @@ def test_search_pages_through_matches(runtime: Runtime) -> None:
 
 
 def test_count_stops_at_the_cap(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contact_browser, "COUNT_CAP", 4)
+    monkeypatch.setattr(contact_search, "COUNT_CAP", 4)
     with transaction(runtime.sessions) as session:
         for n in range(6):
             make_contact(session, email=f"many{n}@example.com")
@@ -199,7 +200,7 @@ def test_contact_detail_holds_consents_recent_orders_with_lines_and_events(
     assert [c.state for c in detail.consent_history] == ["opted_out", "opted_in"]
     assert detail.order_count == 12
     assert detail.lifetime_revenue == pytest.approx(12 * 17.0)
-    assert len(detail.recent_orders) == contact_browser.RECENT_ORDERS
+    assert len(detail.recent_orders) == contact_detail.RECENT_ORDERS
     assert detail.recent_orders[0].ordered_at == T0 + timedelta(days=11)
     lines = detail.recent_orders[0].lines
     assert [(x.product_name, x.quantity, x.unit_price) for x in lines] == [
@@ -207,7 +208,7 @@ def test_contact_detail_holds_consents_recent_orders_with_lines_and_events(
         ("Towel", 1, 12.0),
     ]
     assert lines[0].amount == 5.0
-    assert len(detail.recent_events) == contact_browser.RECENT_EVENTS
+    assert len(detail.recent_events) == contact_detail.RECENT_EVENTS
     assert detail.recent_events[0].type == "t29"
     assert detail.recent_events[0].properties == {"n": 29}
     assert {f.name for f in fields(detail)} >= {"profile", "consents", "recent_orders"}
