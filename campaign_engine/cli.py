@@ -129,7 +129,9 @@ def import_(
             bar.update(position - bar.pos)
 
         with transaction(rt.sessions) as session:
-            report = import_file(session, Kind(kind), path, fmt, skip_invalid, rejects, progress)
+            report = import_file(
+                session, Kind(kind), path, fmt, skip_invalid, rejects, progress, parser_process=True
+            )
     result = report.result
     click.echo(
         f"{kind}: {report.records} read, {result.created} created, {result.updated} updated, "

@@ -93,15 +93,18 @@ def import_file(
     skip_invalid: bool = False,
     rejects: Path | None = None,
     progress: Progress | None = None,
+    parser_process: bool = False,
 ) -> ImportReport:
     """Import `path` into `session`; raise InvalidInput (all lines named) unless `skip_invalid`.
 
     The caller owns the transaction: on an exception nothing of the file may be committed.
+    `parser_process` lets a large file be parsed in a spawned process; only entry points whose
+    main module is import-safe (the CLI) may ask for it, as spawning re-imports that module.
     """
     fmt = file_format(path, fmt)
     report = ImportReport(kind)
     writer = RejectsWriter(rejects, fmt) if skip_invalid and rejects else None
-    large = path.stat().st_size >= PARSER_PROCESS_BYTES
+    large = parser_process and path.stat().st_size >= PARSER_PROCESS_BYTES
     chunks = parse_in_process(path, fmt, kind) if large else parse_chunks(path, fmt, kind)
     try:
         with paused_gc():
