@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from campaign_engine.cli import main
 from campaign_engine.config import Settings
 from campaign_engine.db import transaction
+from campaign_engine.ingest.files import import_file
+from campaign_engine.ingest.records import Kind
 from campaign_engine.models import Contact, Event, Order, OrderLine
 from campaign_engine.runtime import Runtime
 
@@ -412,3 +414,18 @@ def test_parser_process_errors_reach_the_importer(
     assert result.exit_code == 1
     assert "is not UTF-8 text" in result.output
     assert total(runtime, Contact) == 0
+
+
+def test_library_callers_never_spawn_a_parser(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spawning re-imports the caller's main module, so only the CLI opts in."""
+    monkeypatch.setattr("campaign_engine.ingest.files.PARSER_PROCESS_BYTES", 0)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("a parser process was started")
+
+    monkeypatch.setattr("campaign_engine.ingest.files.parse_in_process", refuse)
+    with transaction(runtime.sessions) as session:
+        report = import_file(session, Kind.contacts, write_csv(tmp_path / "c.csv", [CONTACTS[0]]))
+    assert report.result.created == 1
