@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -87,6 +87,25 @@ def _missing(index: int, field_name: str, what: str, key: str) -> Rejection:
     return Rejection(index, [Problem(field_name, f"unknown {what} {key!r}")])
 
 
+def _split_known(
+    items: Sequence[Item[R]],
+    reference: Callable[[R], str | None],
+    known: Container[str],
+    field_name: str,
+    what: str,
+) -> tuple[list[Item[R]], list[Rejection]]:
+    """Keep records whose reference is known (or absent); reject the rest, naming the field."""
+    kept: list[Item[R]] = []
+    rejected: list[Rejection] = []
+    for index, record in items:
+        key = reference(record)
+        if key and key not in known:
+            rejected.append(_missing(index, field_name, what, key))
+        else:
+            kept.append((index, record))
+    return kept, rejected
+
+
 def _upsert(
     session: Session, model: Any, key: str, rows: list[dict[str, Any]], all_new: bool
 ) -> None:
@@ -138,13 +157,7 @@ def write_products(session: Session, items: Sequence[Item[ProductRecord]]) -> Ba
     in_batch = {r.sku for _, r in items}
     wanted = {r.premium_sku for _, r in items if r.premium_sku}
     known = in_batch | set(_ids_by_key(session, Product.sku, Product.id, wanted - in_batch))
-    rejected = [
-        _missing(i, "premium_sku", "product", r.premium_sku)
-        for i, r in items
-        if r.premium_sku and r.premium_sku not in known
-    ]
-    bad = {i for i in (x.index for x in rejected)}
-    items = [(i, r) for i, r in items if i not in bad]
+    items, rejected = _split_known(items, lambda r: r.premium_sku, known, "premium_sku", "product")
     if not items:
         return BatchResult(rejected=rejected)
     result = _write_keyed(
@@ -156,11 +169,13 @@ def write_products(session: Session, items: Sequence[Item[ProductRecord]]) -> Ba
     )
     links = [(r.sku, r.premium_sku) for _, r in items if "premium_sku" in r.model_fields_set]
     ids = _ids_by_key(session, Product.sku, Product.id, [s for pair in links for s in pair if s])
-    for sku, premium in links:
+    if links:
         session.execute(
-            update(Product)
-            .where(Product.id == ids[sku])
-            .values(premium_product_id=ids.get(premium) if premium else None)
+            update(Product),
+            [
+                {"id": ids[sku], "premium_product_id": ids.get(premium or "")}
+                for sku, premium in links
+            ],
         )
     result.rejected = rejected
     return result
@@ -274,12 +289,7 @@ def write_events(session: Session, items: Sequence[Item[EventRecord]]) -> BatchR
     """Insert events once each; the contact, when named, must exist."""
     items = _last_wins(items, event_dedupe_key)
     contacts = _contact_ids(session, (r.contact_id for _, r in items if r.contact_id))
-    rejected = [
-        _missing(i, "contact_id", "contact", r.contact_id)
-        for i, r in items
-        if r.contact_id and r.contact_id not in contacts
-    ]
-    bad = {x.index for x in rejected}
+    items, rejected = _split_known(items, lambda r: r.contact_id, contacts, "contact_id", "contact")
     rows = [
         {
             "dedupe_key": event_dedupe_key(r),
@@ -290,8 +300,7 @@ def write_events(session: Session, items: Sequence[Item[EventRecord]]) -> BatchR
             "occurred_at": r.occurred_at,
             "source": r.source,
         }
-        for i, r in items
-        if i not in bad
+        for _, r in items
     ]
     if not rows:
         return BatchResult(rejected=rejected)
@@ -307,15 +316,10 @@ def write_events(session: Session, items: Sequence[Item[EventRecord]]) -> BatchR
 def write_consents(session: Session, items: Sequence[Item[ConsentRecord]]) -> BatchResult:
     """Record consent history and move the current state forward when a statement is newer."""
     contacts = _contact_ids(session, (r.contact_id for _, r in items))
-    rejected = [
-        _missing(i, "contact_id", "contact", r.contact_id)
-        for i, r in items
-        if r.contact_id not in contacts
-    ]
-    bad = {x.index for x in rejected}
+    items, rejected = _split_known(items, lambda r: r.contact_id, contacts, "contact_id", "contact")
     now = utcnow()
     statements = sorted(
-        ((r.occurred_at or now, r.occurred_at is not None, i, r) for i, r in items if i not in bad),
+        ((r.occurred_at or now, r.occurred_at is not None, i, r) for i, r in items),
         key=lambda s: s[0],
     )
     if not statements:

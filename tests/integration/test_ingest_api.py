@@ -128,6 +128,23 @@ def test_products_link_to_premium_version_in_the_same_batch(
     response = post(client, token, "products", {**LAPTOP, "sku": "X", "premium_sku": "MISSING"})
     assert response.status_code == 422
     assert response.get_json()["error"]["problems"][0]["location"] == "records[0].premium_sku"
+    unlinked = post(
+        client,
+        token,
+        "products",
+        {
+            "sku": "LAP-1",
+            "name": "Laptop",
+            "category": "computers",
+            "price": 900,
+            "premium_sku": None,
+        },
+    )
+    assert unlinked.get_json()["updated"] == 1
+    with transaction(runtime.sessions) as session:
+        assert (
+            session.scalar(select(Product.premium_product_id).where(Product.sku == "LAP-1")) is None
+        )
 
 
 def order(order_id: str, *lines: dict[str, Any], contact: str = "C1") -> dict[str, Any]:
