@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from campaign_engine.contact_detail import get_contact_detail
-from campaign_engine.contact_search import count_store, search_contacts
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from admin.sections import SECTIONS, Section, roles_for
 from admin.security import role_required
 from campaign_engine.app import current_runtime
+from campaign_engine.contact_detail import get_contact_detail
+from campaign_engine.contact_search import count_store, search_contacts
 from campaign_engine.db import transaction
 
 # Ids are BIGINT; a larger number in the URL is simply not found.

@@ -6,10 +6,10 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from campaign_engine.contact_detail import get_contact_detail
-from campaign_engine.contact_search import count_store, search_contacts
 
 from campaign_engine import contact_detail, contact_search
+from campaign_engine.contact_detail import get_contact_detail
+from campaign_engine.contact_search import count_store, search_contacts
 from campaign_engine.db import transaction
 from campaign_engine.errors import InvalidInput, NotFound
 from campaign_engine.models import Consent, Event
