@@ -122,11 +122,6 @@ def as_record(header: list[str], cells: list[str]) -> dict[str, str]:
     return dict(zip(header, padded, strict=False))
 
 
-def csv_raw(row: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
-    """Turn one CSV row given as a mapping into a raw record."""
-    return CsvColumns(list(row)).raw(list(row.values()))
-
-
 def read_csv(handle: IO[str], kind: Kind) -> Iterator[Row]:
     """Yield raw records from CSV; order rows with the same order_id become one order."""
     reader = csv.reader(handle)

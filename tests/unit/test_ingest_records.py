@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaign_engine.ingest.batch import field_path, parse_batch, parse_record
-from campaign_engine.ingest.reading import csv_raw, read_csv, read_jsonl
+from campaign_engine.ingest.reading import CsvColumns, read_csv, read_jsonl
 from campaign_engine.ingest.records import ContactRecord, Kind
 
 
@@ -95,15 +95,8 @@ def test_parse_batch_keeps_positions() -> None:
 
 
 def test_csv_cells_empty_absent_dotted_nested_json_parsed() -> None:
-    raw, problems = csv_raw(
-        {
-            "external_id": "C1",
-            "email": "",
-            "attributes.tier": "gold",
-            "attributes.points": "120",
-            "properties": "{",
-        }
-    )
+    header = ["external_id", "email", "attributes.tier", "attributes.points", "properties"]
+    raw, problems = CsvColumns(header).raw(["C1", "", "gold", "120", "{"])
     assert raw == {
         "external_id": "C1",
         "attributes": {"tier": "gold", "points": 120},
