@@ -72,8 +72,21 @@ class Write:
         self, convert: Callable[[Column[Any]], Callable[[Any], Any] | None]
     ) -> list[tuple[Any, ...]]:
         """Return the rows as parameter tuples, values converted per column by `convert`."""
+        # Defaulted columns come last in `columns` (see write_rows): a tuple is given + tail.
+        given = [c for c in self.columns if c not in self.defaults]
+        get = itemgetter(*given) if len(given) > 1 else (lambda row: (row[given[0]],))
+        tail = tuple(self.defaults[c] for c in self.columns if c in self.defaults)
         converters = [convert(self.table.columns[c]) for c in self.columns]
-        return _tuples(self.rows, self.columns, self.defaults, converters)
+        converting = [(i, f) for i, f in enumerate(converters) if f is not None]
+        if not converting:
+            return [get(row) + tail for row in self.rows]
+        out = []
+        for row in self.rows:
+            values = list(get(row) + tail)
+            for i, f in converting:
+                values[i] = f(values[i])
+            out.append(tuple(values))
+        return out
 
     def on_conflict(self) -> str:
         """Return the ON CONFLICT clause; SQLite and PostgreSQL share its syntax."""
@@ -112,29 +125,6 @@ def _sqlite_value(column: Column[Any]) -> Callable[[Any], Any] | None:
     if isinstance(kind, Boolean):
         return lambda v: None if v is None else int(v)
     return None
-
-
-def _tuples(
-    rows: Sequence[Row],
-    names: list[str],
-    fixed: dict[str, Any],
-    converters: list[Callable[[Any], Any] | None],
-) -> list[tuple[Any, ...]]:
-    """Turn rows into parameter tuples in `names` order, converting only where needed."""
-    given = [n for n in names if n not in fixed]
-    get = itemgetter(*given) if len(given) > 1 else (lambda row: (row[given[0]],))
-    tail = tuple(fixed[n] for n in names if n in fixed)
-    # `fixed` columns come last in `names` (see write_rows), so a tuple is given + tail.
-    converting = [(i, f) for i, f in enumerate(converters) if f is not None]
-    if not converting:
-        return [get(row) + tail for row in rows]
-    out = []
-    for row in rows:
-        values = list(get(row) + tail)
-        for i, f in converting:
-            values[i] = f(values[i])
-        out.append(tuple(values))
-    return out
 
 
 def _sqlite_executemany(session: Session, write: Write) -> None:
