@@ -51,12 +51,18 @@ def parse_record(kind: Kind, raw: Any) -> Record | list[Problem]:
         return problems_of(error)
 
 
-def parse_batch(kind: Kind, raws: Sequence[Any]) -> tuple[list[Item[Any]], list[Rejection]]:
-    """Validate every raw record; return the valid ones and the rejections, by position."""
+def parse_batch(
+    kind: Kind, raws: Sequence[Any], found: Sequence[list[Problem]] | None = None
+) -> tuple[list[Item[Any]], list[Rejection]]:
+    """Validate every raw record; return the valid ones and the rejections, by position.
+
+    `found` holds problems already known per record (from reading a file); such a record is
+    rejected with them, without validating it.
+    """
     valid: list[Item[Any]] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(raws):
-        parsed = parse_record(kind, raw)
+        parsed = (found[index] if found else None) or parse_record(kind, raw)
         if isinstance(parsed, list):
             rejected.append(Rejection(index, parsed))
         else:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from campaign_engine.errors import InvalidInput, Problem
-from campaign_engine.ingest.batch import parse_record
+from campaign_engine.ingest.batch import parse_batch
 from campaign_engine.ingest.records import Kind
 from campaign_engine.ingest.store import Item, Rejection
 
@@ -210,14 +210,9 @@ def parse_chunks(
         rows = read_csv(handle, kind) if fmt == "csv" else read_jsonl(handle)
         try:
             for chunk in _chunks(rows, size):
-                valid: list[Item[Any]] = []
-                rejected: list[Rejection] = []
-                for index, row in enumerate(chunk):
-                    parsed = row.problems or parse_record(kind, row.raw)
-                    if isinstance(parsed, list):
-                        rejected.append(Rejection(index, parsed))
-                    else:
-                        valid.append((index, parsed))
+                raws = [row.raw for row in chunk]
+                valid, rejected = parse_batch(kind, raws, [row.problems for row in chunk])
+                for row in chunk:
                     row.raw = None
                 yield Parsed(chunk, valid, rejected, raw.tell())
         except UnicodeDecodeError as exc:
