@@ -13,6 +13,8 @@ from campaign_engine.models.contacts import (
 )
 from campaign_engine.models.events import Event
 from campaign_engine.models.orders import Order, OrderLine
+from campaign_engine.models.segments import Segment, TargetList, TargetListMember
+from campaign_engine.models.traits import ContactTraits
 
 __all__ = [
     "CHANNELS",
@@ -25,10 +27,14 @@ __all__ = [
     "Consent",
     "ConsentEvent",
     "Contact",
+    "ContactTraits",
     "Event",
     "Order",
     "OrderLine",
     "Product",
+    "Segment",
     "Suppression",
+    "TargetList",
+    "TargetListMember",
     "User",
 ]

@@ -1,0 +1,1 @@
+"""Segments: definitions, the compiler to SQL, previews and target lists."""

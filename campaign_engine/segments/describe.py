@@ -1,0 +1,137 @@
+"""Describe segment nodes in plain words, for funnels and lists."""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+from campaign_engine.segments.definition import (
+    AllGroup,
+    AnyGroup,
+    AttributeCondition,
+    ConsentCondition,
+    Counted,
+    EventCondition,
+    EventTimeCondition,
+    LastPurchaseCondition,
+    Moment,
+    NotGroup,
+    PurchaseCondition,
+    RandomBucketCondition,
+    SegmentCondition,
+    SuppressedCondition,
+    TraitCondition,
+    Window,
+)
+
+OP_WORDS = {
+    "eq": "is",
+    "ne": "is not",
+    "lt": "<",
+    "lte": "≤",
+    "gt": ">",
+    "gte": "≥",
+    "between": "between",
+    "in": "is one of",
+    "not_in": "is none of",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+    "within_last": "within the last",
+    "more_than_ago": "more than",
+    "in_next": "has its anniversary in the next",
+}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _field_test(field: str, op: str, value: Any, days: int | None) -> str:
+    name = field.removeprefix("attributes.").replace("_", " ")
+    words = OP_WORDS[op]
+    if op in ("is_set", "is_not_set"):
+        return f"{name} {words}"
+    if op == "more_than_ago":
+        return f"{name} more than {days} days ago"
+    if days is not None:
+        return f"{name} {words} {days} days"
+    if op == "between":
+        return f"{name} between {_value(value[0])} and {_value(value[1])}"
+    return f"{name} {words} {_value(value)}"
+
+
+def _window(window: Window | None) -> str:
+    if window is None:
+        return ""
+    if window.last_days is not None:
+        return f" in the last {window.last_days} days"
+    parts = [f"from {window.since}" if window.since else "", f"to {window.until}"
+             if window.until else ""]  # fmt: skip
+    return " " + " ".join(p for p in parts if p)
+
+
+def _times(node: Counted) -> str:
+    if node.at_most == 0 and node.at_least is None:
+        return " never"
+    bounds = []
+    if node.at_least is not None:
+        bounds.append(f"at least {node.at_least}")
+    if node.at_most is not None:
+        bounds.append(f"at most {node.at_most}")
+    return f" {' and '.join(bounds)} times" if bounds else ""
+
+
+def _moment(moment: Moment) -> str:
+    return str(moment.date) if moment.date else f"{moment.days_ago} days ago"
+
+
+def describe(node: Any) -> str:
+    """Return one short sentence saying what a node keeps."""
+    match node:
+        case AllGroup():
+            return f"all of {len(node.children)} conditions"
+        case AnyGroup():
+            return f"any of {len(node.children)} conditions"
+        case NotGroup():
+            return f"not ({describe(node.child)})"
+        case AttributeCondition() | TraitCondition():
+            return _field_test(node.field, node.op, node.value, node.days)
+        case PurchaseCondition():
+            what = (
+                f"product {node.product}" if node.product
+                else f"category {node.category}" if node.category
+                else "anything"
+            )  # fmt: skip
+            times = _times(node)
+            text = f"bought {what}" if times != " never" else f"never bought {what}"
+            text += times if times != " never" else ""
+            if node.min_spend is not None:
+                text += f", spending at least {node.min_spend:g}"
+            return text + _window(node.window)
+        case LastPurchaseCondition():
+            return f"last purchase {node.op} {_moment(node.when)}"
+        case EventCondition():
+            times = _times(node)
+            filters = f" where {len(node.where)} filter(s) hold" if node.where else ""
+            verb = "never did" if times == " never" else "did"
+            count = "" if times == " never" else times
+            return f"{verb} {node.event_type}{filters}{count}{_window(node.window)}"
+        case EventTimeCondition():
+            return f"{node.which} {node.event_type} {node.op} {_moment(node.when)}"
+        case ConsentCondition():
+            return f"{node.channel} {node.purpose} consent is {node.state.replace('_', ' ')}"
+        case SuppressedCondition():
+            return "suppressed" + ("" if node.channel == "any" else f" for {node.channel}")
+        case SegmentCondition():
+            return f"{'not ' if node.exclude else ''}in segment {node.segment_id}"
+        case RandomBucketCondition():
+            salt = f" (salt {node.salt!r})" if node.salt else ""
+            return f"random {node.percent:g}% sample{salt}"
+        case _:
+            assert_never(node)

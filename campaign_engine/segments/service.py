@@ -1,0 +1,338 @@
+"""Segment use cases: save with validation, evaluate, preview with a funnel, member pages."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, literal, select, text
+from sqlalchemy.orm import Session
+
+from campaign_engine.errors import Conflict, InvalidInput, NotFound, Problem
+from campaign_engine.models import CHANNELS, CONSENT_STATES, Contact, Product, Segment
+from campaign_engine.models.types import utcnow
+from campaign_engine.segments.compiler import Context, compile_definition, condition
+from campaign_engine.segments.definition import (
+    AllGroup,
+    AnyGroup,
+    SegmentDefinition,
+    parse_definition,
+    referenced_segments,
+)
+from campaign_engine.segments.describe import describe
+from campaign_engine.segments.fields import OPS_BY_KIND, PROFILE_FIELDS, RELATIVE_OPS, TRAIT_FIELDS
+
+SAMPLE_COLUMNS = (
+    Contact.id,
+    Contact.external_id,
+    Contact.email,
+    Contact.first_name,
+    Contact.last_name,
+    Contact.city,
+)
+MAX_FUNNEL_STEPS = 16
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """A saved segment as the list pages show it."""
+
+    id: int
+    name: str
+    description: str
+    last_count: int | None
+    last_evaluated_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """How many contacts one top-level condition keeps, alone and combined with those before."""
+
+    path: str
+    label: str
+    alone: int
+    cumulative: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A segment's size now, a few members and its funnel."""
+
+    count: int
+    sample: list[dict[str, Any]]
+    funnel: list[FunnelStep]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    """One page of a segment's or list's members, by ascending contact id."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+
+def _located(exc: InvalidInput) -> InvalidInput:
+    """Prefix problem locations with `definition.` as API bodies nest the definition there."""
+    problems = [Problem(f"definition.{p.location}".rstrip("."), p.message) for p in exc.problems]
+    return InvalidInput(exc.message, problems)
+
+
+def _stored_definition(session: Session, segment_id: int) -> SegmentDefinition:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound(f"segment {segment_id} does not exist")
+    return parse_definition(segment.definition)
+
+
+def context(session: Session, now: datetime) -> Context:
+    """Return a compile context that loads referenced segments from the database."""
+    return Context(now=now, load_segment=lambda sid: _stored_definition(session, sid))
+
+
+def validate_definition(
+    session: Session, data: Any, segment_id: int | None = None
+) -> SegmentDefinition:
+    """Parse `data` and check its segment references exist and form no cycle."""
+    try:
+        definition = parse_definition(data)
+    except InvalidInput as exc:
+        raise _located(exc) from None
+    problems = []
+    for path, ref in referenced_segments(definition):
+        if ref == segment_id:
+            problems.append(Problem(f"definition.{path}", "a segment cannot include itself"))
+        elif session.get(Segment, ref) is None:
+            problems.append(Problem(f"definition.{path}", f"segment {ref} does not exist"))
+        elif segment_id is not None and (chain := _path_back(session, ref, segment_id)):
+            problems.append(
+                Problem(
+                    f"definition.{path}",
+                    f"segment {ref} refers back to this one ({' -> '.join(map(str, chain))}): "
+                    "segments may not form a cycle",
+                )
+            )
+    if problems:
+        raise InvalidInput("the segment definition is invalid", problems)
+    return definition
+
+
+def _path_back(session: Session, start: int, target: int) -> list[int] | None:
+    """Return a chain of references from `start` to `target`, if there is one."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        current, chain = stack.pop()
+        if current == target:
+            return chain
+        if current in seen or (segment := session.get(Segment, current)) is None:
+            continue
+        seen.add(current)
+        for _, ref in referenced_segments(parse_definition(segment.definition)):
+            stack.append((ref, [*chain, ref]))
+    return None
+
+
+def _check_name(session: Session, name: str, segment_id: int | None) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(
+            "the name is invalid", [Problem("name", "give a name of 1-200 characters")]
+        )
+    clash = session.scalar(select(Segment.id).where(Segment.name == name))
+    if clash is not None and clash != segment_id:
+        raise Conflict(f"a segment named {name!r} already exists", [Problem("name", "taken")])
+    return name
+
+
+def create_segment(
+    session: Session, *, name: str, description: str, definition: Any, created_by: str | None
+) -> Segment:
+    """Validate and store a new segment; its size is evaluated once on save."""
+    checked = validate_definition(session, definition)
+    segment = Segment(
+        name=_check_name(session, name, None),
+        description=description.strip(),
+        definition=checked.model_dump(mode="json", exclude_none=True),
+        created_by=created_by,
+    )
+    session.add(segment)
+    session.flush()
+    _record_count(session, segment, checked, utcnow())
+    return segment
+
+
+def update_segment(
+    session: Session, segment_id: int, *, name: str, description: str, definition: Any
+) -> Segment:
+    """Replace a segment's name, description and definition after validating them."""
+    segment = get_segment(session, segment_id)
+    checked = validate_definition(session, definition, segment_id)
+    segment.name = _check_name(session, name, segment_id)
+    segment.description = description.strip()
+    segment.definition = checked.model_dump(mode="json", exclude_none=True)
+    segment.updated_at = utcnow()
+    session.flush()
+    _record_count(session, segment, checked, utcnow())
+    return segment
+
+
+def delete_segment(session: Session, segment_id: int) -> None:
+    """Delete a segment unless another segment refers to it."""
+    segment = get_segment(session, segment_id)
+    for other in session.scalars(select(Segment).where(Segment.id != segment_id)):
+        refs = referenced_segments(parse_definition(other.definition))
+        if any(ref == segment_id for _, ref in refs):
+            raise Conflict(f"segment {other.name!r} refers to this segment; change it first")
+    session.delete(segment)
+    session.flush()
+
+
+def get_segment(session: Session, segment_id: int) -> Segment:
+    """Return a saved segment or raise NotFound."""
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound(f"segment {segment_id} does not exist")
+    return segment
+
+
+def list_segments(session: Session) -> list[SegmentRow]:
+    """Return every saved segment, by name."""
+    rows = session.execute(
+        select(
+            Segment.id,
+            Segment.name,
+            Segment.description,
+            Segment.last_count,
+            Segment.last_evaluated_at,
+            Segment.updated_at,
+        ).order_by(Segment.name)
+    )
+    return [SegmentRow(*row) for row in rows]
+
+
+def tune_for_segments(session: Session) -> None:
+    """Give PostgreSQL room to hash large id sets (NOT IN / OR subplans) in this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+
+
+def members_select(session: Session, definition: SegmentDefinition, now: datetime) -> Select[Any]:
+    """Return the select of member contact ids."""
+    tune_for_segments(session)
+    return compile_definition(definition, context(session, now))
+
+
+def count_members(session: Session, definition: SegmentDefinition, now: datetime) -> int:
+    """Return how many contacts the definition holds now."""
+    stmt = members_select(session, definition, now)
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def _record_count(
+    session: Session, segment: Segment, definition: SegmentDefinition, now: datetime
+) -> int:
+    count = count_members(session, definition, now)
+    segment.last_count, segment.last_evaluated_at = count, now
+    session.flush()
+    return count
+
+
+def evaluate_segment(session: Session, segment_id: int, now: datetime) -> int:
+    """Count a saved segment's members now and remember the size and time."""
+    segment = get_segment(session, segment_id)
+    return _record_count(session, segment, parse_definition(segment.definition), now)
+
+
+def preview_segment(
+    session: Session, definition: Any, now: datetime, sample_size: int = 20
+) -> Preview:
+    """Return the count, a sample and the per-condition funnel of an unsaved definition."""
+    started = time.perf_counter()
+    checked = validate_definition(session, definition)
+    tune_for_segments(session)
+    ctx = context(session, now)
+    funnel, count = _funnel(session, checked.root, ctx)
+    members = compile_definition(checked, ctx).order_by(Contact.id).limit(sample_size)
+    sample_rows = session.execute(
+        select(*SAMPLE_COLUMNS)
+        .where(Contact.id.in_(members.scalar_subquery()))
+        .order_by(Contact.id)
+    )
+    sample = [dict(row._mapping) for row in sample_rows]
+    return Preview(count, sample, funnel, time.perf_counter() - started)
+
+
+def _funnel(session: Session, root: Any, ctx: Context) -> tuple[list[FunnelStep], int]:
+    """Count each top-level condition alone and cumulatively in one pass: one bit per step."""
+    grouped = isinstance(root, AllGroup | AnyGroup)
+    steps = list(root.children) if grouped else [root]
+    shown = steps[:MAX_FUNNEL_STEPS]
+    bits = [condition(step, ctx) for step in shown]
+    complete = len(shown) == len(steps)
+    if not complete:  # too many steps to show: the root gets a bit of its own
+        bits.append(condition(root, ctx))
+    mask = sum(
+        (case((bit, 1 << i), else_=0) for i, bit in enumerate(bits)), start=literal(0)
+    ).label("mask")
+    flags = select(mask).select_from(Contact).subquery()
+    combos = session.execute(select(flags.c.mask, func.count()).group_by(flags.c.mask)).all()
+    is_any = isinstance(root, AnyGroup)
+    funnel = []
+    for i, step in enumerate(shown):
+        bit, prefix = 1 << i, (1 << (i + 1)) - 1
+        alone = sum(n for m, n in combos if m & bit)
+        if is_any:
+            cumulative = sum(n for m, n in combos if m & prefix)
+        else:
+            cumulative = sum(n for m, n in combos if m & prefix == prefix)
+        path = f"root.children[{i}]" if grouped else "root"
+        funnel.append(FunnelStep(path, describe(step), alone, cumulative))
+    if not complete:
+        return funnel, sum(n for m, n in combos if m >> len(shown) & 1)
+    return funnel, funnel[-1].cumulative
+
+
+def members_page(
+    session: Session, segment_id: int, now: datetime, page: int, per_page: int
+) -> MembersPage:
+    """Return one page of a saved segment's current members."""
+    segment = get_segment(session, segment_id)
+    definition = parse_definition(segment.definition)
+    ids = members_select(session, definition, now)
+    total = _record_count(session, segment, definition, now)
+    page_ids = ids.order_by(Contact.id).limit(per_page).offset((page - 1) * per_page)
+    rows = session.execute(
+        select(*SAMPLE_COLUMNS)
+        .where(Contact.id.in_(page_ids.scalar_subquery()))
+        .order_by(Contact.id)
+    )
+    return MembersPage([dict(r._mapping) for r in rows], total, page, per_page)
+
+
+def catalogue(session: Session) -> dict[str, Any]:
+    """Return what the segment builder offers: fields, operators and pickable values."""
+
+    def fields(table: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "label": f.label, "kind": f.kind, "choices": list(f.choices)}
+            for f in table.values()
+        ]
+
+    categories = session.scalars(select(Product.category).distinct().order_by(Product.category))
+    products = session.execute(select(Product.sku, Product.name).order_by(Product.sku).limit(1000))
+    segments = session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
+    return {
+        "kinds": {kind: list(ops) for kind, ops in OPS_BY_KIND.items()},
+        "relative_ops": list(RELATIVE_OPS),
+        "fields": {"profile": fields(PROFILE_FIELDS), "traits": fields(TRAIT_FIELDS)},
+        "categories": list(categories),
+        "products": [{"sku": sku, "name": name} for sku, name in products],
+        "segments": [{"id": i, "name": n} for i, n in segments],
+        "channels": list(CHANNELS),
+        "consent_states": list(CONSENT_STATES),
+    }
