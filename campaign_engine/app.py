@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import date, datetime
 from importlib.metadata import entry_points
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from campaign_engine.accounts import authenticate_api_key
@@ -19,6 +22,18 @@ from campaign_engine.runtime import Runtime, build_runtime
 from campaign_engine.web import EXTENSION, current_runtime
 
 WEB_PLUGINS = "campaign_engine.web"
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """JSON with ISO 8601 dates and times (Flask's default is the HTTP date format)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, date | datetime):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
 __all__ = ["create_app", "current_runtime"]
 
 
@@ -31,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     app = Flask(__name__)
+    app.json = IsoJSONProvider(app)
     app.config.update(
         SECRET_KEY=_secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,

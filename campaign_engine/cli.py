@@ -1,46 +1,24 @@
-"""The `campaign-engine` command: demo, serve, scheduler, worker, db, import, users, apikeys."""
+"""The `campaign-engine` command: demo, serve, scheduler, worker, db, import, users, segments."""
 
 from __future__ import annotations
 
 import secrets
 import sys
-from functools import cached_property
+from datetime import date
 from pathlib import Path
 
 import click
 
-from campaign_engine.config import load_settings
 from campaign_engine.db import transaction
 from campaign_engine.errors import DomainError
 from campaign_engine.ingest.records import Kind
+from campaign_engine.invocation import Invocation, pass_invocation
 from campaign_engine.models import ROLES, SCOPES
-from campaign_engine.runtime import Runtime, build_runtime
+from campaign_engine.runtime import build_runtime
 from campaign_engine.schema import current_revision, head_revision, upgrade
+from campaign_engine.segment_commands import segment, traits
 
 DEMO_ADMIN = "admin@demo.local"
-
-
-class Invocation:
-    """What one run of the command shares: the runtime, built on first use from CE_*."""
-
-    @cached_property
-    def runtime(self) -> Runtime:
-        """Return the runtime for the CE_* environment; its engine closes with the command."""
-        runtime = build_runtime(load_settings())
-        click.get_current_context().call_on_close(runtime.engine.dispose)
-        return runtime
-
-    @property
-    def migrated_runtime(self) -> Runtime:
-        """Return the runtime, refusing a database whose schema is not current."""
-        if current_revision(self.runtime.engine) != head_revision():
-            raise click.ClickException(
-                "the database schema is not current; run `campaign-engine db upgrade`"
-            )
-        return self.runtime
-
-
-pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
 
 
 class DomainErrors(click.Group):
@@ -221,6 +199,8 @@ def demo(
     """Migrate, seed a demo store once, print an admin login, serve all in one process."""
     from campaign_engine.accounts import reset_or_create_user
     from campaign_engine.demo import demo_is_seeded, seed_demo
+    from campaign_engine.segments.examples import save_examples
+    from campaign_engine.traits.refresh import refresh_traits
 
     rt = inv.runtime
     upgrade(rt.engine)
@@ -236,6 +216,10 @@ def demo(
 
             summary = seed_demo(rt.engine, contacts=contacts, seed=seed, progress=progress)
         click.echo(f"seeded: {summary}")
+        with transaction(rt.sessions) as session:
+            traits = refresh_traits(session, date.today())
+            examples = save_examples(session)
+        click.echo(f"traits: {traits}; {examples} example segments saved")
     password = secrets.token_urlsafe(12)
     with transaction(rt.sessions) as session:
         reset_or_create_user(session, DEMO_ADMIN, password, "admin", "Demo admin")
@@ -290,3 +274,7 @@ def worker(inv: Invocation, concurrency: int) -> None:
     make_celery(rt.settings).worker_main(
         ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
     )
+
+
+main.add_command(segment)
+main.add_command(traits)

@@ -1,15 +1,23 @@
-"""The scheduler process: runs registered periodic jobs; due work is claimed in the database."""
+"""The scheduler process: runs registered periodic jobs; each run is claimed in the database."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import CursorResult, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from campaign_engine.db import transaction
+from campaign_engine.models import JobRun
+from campaign_engine.models.types import utcnow
 from campaign_engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -17,28 +25,76 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """A periodic job: `run(runtime)` every `seconds`. Jobs claim their own work by UPDATE."""
+    """A periodic job: `run(runtime)` at most once every `seconds`, across all schedulers."""
 
     name: str
     seconds: int
     run: Callable[[Runtime], None]
 
 
-# Later capabilities (campaign sends, journey ticks, trait and model refreshes) add theirs here.
-JOBS: list[Job] = []
+def refresh_traits_daily(runtime: Runtime) -> None:
+    """Recompute every buyer's RFM and CLV traits as of today (UTC)."""
+    from campaign_engine.traits.refresh import refresh_traits
+
+    with transaction(runtime.sessions) as session:
+        summary = refresh_traits(session, utcnow().date())
+    log.info("traits refreshed: %s", summary)
+
+
+# Later capabilities (campaign sends, journey ticks, model refreshes) add theirs here.
+JOBS: list[Job] = [Job("traits-refresh", 24 * 3600, refresh_traits_daily)]
+CHECK_SECONDS = 60  # how often a scheduler looks for due jobs
+
+
+def claim(session: Session, name: str, seconds: int, now: datetime) -> bool:
+    """Claim a run of job `name` unless one started less than `seconds` ago (any process)."""
+    if session.get(JobRun, name) is None:
+        try:
+            with session.begin_nested():  # another scheduler may insert it at the same moment
+                session.execute(insert(JobRun).values(name=name))
+        except IntegrityError:
+            pass
+    stale = now - timedelta(seconds=seconds)
+    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(JobRun)
+        .where(JobRun.name == name)
+        .where((JobRun.started_at.is_(None)) | (JobRun.started_at <= stale))
+        .values(started_at=now)
+    )
+    return bool(claimed.rowcount == 1)
+
+
+def run_claimed(job: Job, runtime: Runtime) -> None:
+    """Run `job` if this process wins its claim; record how it ended."""
+    with transaction(runtime.sessions) as session:
+        if not claim(session, job.name, job.seconds, utcnow()):
+            return
+    outcome = "ok"
+    try:
+        job.run(runtime)
+    except Exception as exc:
+        outcome = f"failed: {exc}"[:500]
+        log.exception("job %s failed", job.name)
+    finally:
+        with transaction(runtime.sessions) as session:
+            session.execute(
+                update(JobRun)
+                .where(JobRun.name == job.name)
+                .values(finished_at=utcnow(), outcome=outcome)
+            )
 
 
 def build_scheduler(
     runtime: Runtime, blocking: bool, jobs: list[Job] | None = None
 ) -> BaseScheduler:
-    """Return an APScheduler with every job added; one instance per job at a time."""
+    """Return an APScheduler that offers every job a claimed run each minute (or period)."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
     for job in JOBS if jobs is None else jobs:
         scheduler.add_job(
-            job.run,
+            run_claimed,
             "interval",
-            seconds=job.seconds,
-            args=[runtime],
+            seconds=min(job.seconds, CHECK_SECONDS),
+            args=[job, runtime],
             id=job.name,
             max_instances=1,
             coalesce=True,

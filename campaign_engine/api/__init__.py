@@ -56,4 +56,4 @@ def _authenticate() -> None:
         authenticate_api_key(session, bearer_token(), SCOPES[endpoint])
 
 
-from campaign_engine.api import ingest, openapi  # noqa: E402,F401  (registers routes)
+from campaign_engine.api import ingest, openapi, segments  # noqa: E402,F401  (registers routes)

@@ -12,6 +12,7 @@ from campaign_engine.models.contacts import (
     Suppression,
 )
 from campaign_engine.models.events import Event
+from campaign_engine.models.jobs import JobRun
 from campaign_engine.models.orders import Order, OrderLine
 from campaign_engine.models.segments import Segment, TargetList, TargetListMember
 from campaign_engine.models.traits import ContactTraits
@@ -29,6 +30,7 @@ __all__ = [
     "Contact",
     "ContactTraits",
     "Event",
+    "JobRun",
     "Order",
     "OrderLine",
     "Product",

@@ -1,8 +1,8 @@
-"""segments, target lists and contact traits
+"""segments, target lists, contact traits and job runs
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 08:02:54.305412
+Create Date: 2026-11-23 08:12:48.848139
 """
 
 from collections.abc import Sequence
@@ -19,6 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('job_runs',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.String(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_job_runs'))
+    )
     op.create_table('segments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -106,3 +113,4 @@ def downgrade() -> None:
 
     op.drop_table('contact_traits')
     op.drop_table('segments')
+    op.drop_table('job_runs')

@@ -1,0 +1,34 @@
+"""What one run of the `campaign-engine` command shares: its runtime, built on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import click
+
+from campaign_engine.config import load_settings
+from campaign_engine.runtime import Runtime, build_runtime
+from campaign_engine.schema import current_revision, head_revision
+
+
+class Invocation:
+    """What one run of the command shares: the runtime, built on first use from CE_*."""
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        """Return the runtime for the CE_* environment; its engine closes with the command."""
+        runtime = build_runtime(load_settings())
+        click.get_current_context().call_on_close(runtime.engine.dispose)
+        return runtime
+
+    @property
+    def migrated_runtime(self) -> Runtime:
+        """Return the runtime, refusing a database whose schema is not current."""
+        if current_revision(self.runtime.engine) != head_revision():
+            raise click.ClickException(
+                "the database schema is not current; run `campaign-engine db upgrade`"
+            )
+        return self.runtime
+
+
+pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
