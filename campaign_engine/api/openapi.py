@@ -1,4 +1,4 @@
-"""The OpenAPI document for /api/v1, generated from the pydantic record models."""
+"""The OpenAPI document for /api/v1, generated from the pydantic models of its bodies."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from campaign_engine import __version__
 from campaign_engine.api import api_blueprint, requires_scope
+from campaign_engine.api.openapi_segments import segment_openapi
 from campaign_engine.ingest.records import RECORD_TYPES
 from campaign_engine.web import current_runtime
 
@@ -99,6 +100,9 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
                 },
             }
         }
+    segment_paths, segment_schemas = segment_openapi()
+    paths |= segment_paths
+    components |= segment_schemas
     return {
         "openapi": "3.1.0",
         "info": {"title": "Campaign Engine API", "version": __version__},
