@@ -22,6 +22,7 @@ from campaign_engine.segments.definition import (
     TraitCondition,
     Window,
 )
+from campaign_engine.segments.fields import PROFILE_FIELDS, TRAIT_FIELDS
 
 OP_WORDS = {
     "eq": "is",
@@ -53,7 +54,9 @@ def _value(value: Any) -> str:
 
 
 def _field_test(field: str, op: str, value: Any, days: int | None) -> str:
-    name = field.removeprefix("attributes.").replace("_", " ")
+    known = PROFILE_FIELDS.get(field) or TRAIT_FIELDS.get(field)
+    label = known.label if known else field.removeprefix("attributes.").replace("_", " ")
+    name = label if label[1:2].isupper() else label[:1].lower() + label[1:]  # keep "RFM"
     words = OP_WORDS[op]
     if op in ("is_set", "is_not_set"):
         return f"{name} {words}"
@@ -81,10 +84,14 @@ def _times(node: Counted) -> str:
         return " never"
     bounds = []
     if node.at_least is not None:
-        bounds.append(f"at least {node.at_least}")
+        bounds.append(f"at least {_count(node.at_least)}")
     if node.at_most is not None:
-        bounds.append(f"at most {node.at_most}")
-    return f" {' and '.join(bounds)} times" if bounds else ""
+        bounds.append(f"at most {_count(node.at_most)}")
+    return f" {' and '.join(bounds)}" if bounds else ""
+
+
+def _count(times: int) -> str:
+    return "once" if times == 1 else f"{times} times"
 
 
 def _moment(moment: Moment) -> str:
