@@ -28,7 +28,6 @@ SECTIONS: tuple[Section, ...] = (
         "segments",
         "Segments",
         EVERYONE,
-        ready=False,
         summary="Build audiences from contact fields, consents, orders and events.",
     ),
     Section(

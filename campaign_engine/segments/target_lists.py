@@ -128,7 +128,6 @@ def create_snapshot(
         insert(TargetListMember).from_select(["list_id", "contact_id", "position"], chosen)
     )
     target.size = _size(session, target.id)
-    segment.last_evaluated_at = now
     session.flush()
     return target
 

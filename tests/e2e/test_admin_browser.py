@@ -2,39 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.conftest import require_service
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    """Serve `app` on a free loopback port in a thread; stop it afterwards."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.mark.browser
