@@ -12,7 +12,7 @@ import click
 from campaign_engine.db import transaction
 from campaign_engine.errors import DomainError
 from campaign_engine.ingest.records import Kind
-from campaign_engine.invocation import Invocation, pass_invocation
+from campaign_engine.invocation import Invocation, pass_invocation, stage_progress
 from campaign_engine.models import ROLES, SCOPES
 from campaign_engine.runtime import build_runtime
 from campaign_engine.schema import current_revision, head_revision, upgrade
@@ -208,12 +208,7 @@ def demo(
         click.echo("demo data already present: reusing it")
     else:
         with click.progressbar(length=1, label="seeding demo store", file=sys.stderr) as bar:
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.label = f"seeding {stage}"
-                bar.length = max(total, 1)
-                bar.update(done - bar.pos)
-
+            progress = stage_progress(bar, "seeding")
             summary = seed_demo(rt.engine, contacts=contacts, seed=seed, progress=progress)
         click.echo(f"seeded: {summary}")
         with transaction(rt.sessions) as session:

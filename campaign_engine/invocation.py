@@ -1,8 +1,10 @@
-"""What one run of the `campaign-engine` command shares: its runtime, built on first use."""
+"""What one run of the `campaign-engine` command shares: its runtime and progress reporting."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 import click
 
@@ -32,3 +34,14 @@ class Invocation:
 
 
 pass_invocation = click.make_pass_decorator(Invocation, ensure=True)
+
+
+def stage_progress(bar: Any, verb: str) -> Callable[[str, int, int], None]:
+    """Return a `progress(stage, done, total)` callback that drives a click progress bar."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.label = f"{verb} {stage}"
+        bar.length = max(total, 1)
+        bar.update(done - bar.pos)
+
+    return progress

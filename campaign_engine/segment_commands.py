@@ -11,7 +11,7 @@ import click
 
 from campaign_engine.db import transaction
 from campaign_engine.errors import InvalidInput, Problem
-from campaign_engine.invocation import Invocation, pass_invocation
+from campaign_engine.invocation import Invocation, pass_invocation, stage_progress
 
 
 @click.group()
@@ -111,15 +111,9 @@ def traits_refresh(inv: Invocation, as_of: datetime | None, quiet: bool) -> None
     from campaign_engine.traits.refresh import refresh_traits
 
     day = as_of.date() if as_of else date.today()
-    with click.progressbar(
-        length=1, label="computing traits", file=sys.stderr, hidden=quiet
-    ) as bar:
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.label = f"writing {stage}"
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
-
-        with transaction(inv.migrated_runtime.sessions) as session:
-            summary = refresh_traits(session, day, progress=progress)
+    with (
+        click.progressbar(length=1, label="computing traits", file=sys.stderr, hidden=quiet) as bar,
+        transaction(inv.migrated_runtime.sessions) as session,
+    ):
+        summary = refresh_traits(session, day, progress=stage_progress(bar, "writing"))
     click.echo(f"traits: {summary}")

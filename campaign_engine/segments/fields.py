@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from campaign_engine.models.traits import CHURN_RISKS, RFM_GROUPS
+
 Kind = Literal["string", "enum", "number", "date", "datetime", "boolean"]
 
 RELATIVE_OPS = ("within_last", "more_than_ago", "in_next")
@@ -83,25 +85,11 @@ TRAIT_FIELDS = _fields(
     Field("f_score", "number", "RFM frequency score (1-5)"),
     Field("m_score", "number", "RFM monetary score (1-5)"),
     Field("rfm_cell", "string", "RFM cell (e.g. 555)"),
-    Field(
-        "rfm_group",
-        "enum",
-        "RFM group",
-        (
-            "champions",
-            "loyal",
-            "potential_loyalists",
-            "new",
-            "at_risk",
-            "cant_lose",
-            "hibernating",
-            "lost",
-        ),
-    ),
+    Field("rfm_group", "enum", "RFM group", RFM_GROUPS),
     Field("clv", "number", "Predicted CLV (next 12 months)"),
     Field("p_alive", "number", "Probability alive (0-1)"),
     Field("expected_purchases", "number", "Expected purchases (next 12 months)"),
-    Field("churn_risk", "enum", "Churn risk", ("low", "medium", "high")),
+    Field("churn_risk", "enum", "Churn risk", CHURN_RISKS),
 )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
@@ -21,6 +22,7 @@ from campaign_engine.models import (
     Event,
 )
 from campaign_engine.runtime import Runtime
+from tests.conftest import require_service
 from tests.factories import (
     PASSWORD,
     make_consent,
@@ -40,6 +42,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A headless Debian Chromium driven by Playwright (a failure in CI when it is missing)."""
+    if not CHROMIUM.exists():
+        require_service("Chromium", FileNotFoundError(str(CHROMIUM)))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture

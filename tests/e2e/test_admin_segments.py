@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser
 
 from campaign_engine.db import transaction
 from campaign_engine.runtime import Runtime
-from tests.conftest import require_service
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, csrf_token, sign_in
+from tests.e2e.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD, make_contact, make_order, make_product
 
 INVALID = re.compile(r"\binvalid\b")
@@ -156,7 +156,7 @@ def test_catalogue_lists_fields_categories_and_segments(
 
 
 def test_marketer_saves_a_segment_and_the_list_shows_its_size(
-    client: FlaskClient, users: dict[str, str], store: dict[str, int]
+    browser: Browser, client: FlaskClient, users: dict[str, str], store: dict[str, int]
 ) -> None:
     signed_in_as(client, users, "marketer")
     response = save(client, "Leeds gardeners", LEEDS_GARDENERS)
@@ -360,94 +360,85 @@ def test_analyst_cannot_create_target_lists(
 @pytest.mark.browser
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_marketer_builds_saves_and_exports_a_two_level_segment(
-    live_url: str, users: dict[str, str], store: dict[str, int], tmp_path: Path
+    browser: Browser, live_url: str, users: dict[str, str], store: dict[str, int], tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        require_service("Chromium", FileNotFoundError(str(CHROMIUM)))
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{live_url}/admin/segments")
-            page.get_by_label("Email").fill(users["marketer"])
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("link", name="New segment").click()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{live_url}/admin/segments")
+    page.get_by_label("Email").fill(users["marketer"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New segment").click()
 
-            def node(path: str) -> Any:
-                return page.locator(f'[data-path="{path}"]')
+    def node(path: str) -> Any:
+        return page.locator(f'[data-path="{path}"]')
 
-            def add(path: str, what: str) -> None:
-                buttons = node(path).locator(":scope > .group-body > .group-add")
-                buttons.get_by_role("button", name=what).click()
+    def add(path: str, what: str) -> None:
+        buttons = node(path).locator(":scope > .group-body > .group-add")
+        buttons.get_by_role("button", name=what).click()
 
-            # all[ city is Leeds, any[ bought from garden, household income >= 80,000 ] ]
-            first = node("root.children[0]")
-            expect(first.get_by_label("Condition", exact=True)).to_have_value("attribute:city")
-            first.get_by_label("Value", exact=True).fill("Leeds")
-            add("root", "+ Group")
-            expect(node("root.children[1]").get_by_label("Group type")).to_have_value("any")
-            bought = node("root.children[1].children[0]")
-            bought.get_by_label("Condition", exact=True).select_option("purchase")
-            bought.get_by_label("What").select_option("category")
-            bought.get_by_label("Category", exact=True).select_option("garden")
-            add("root.children[1]", "+ Condition")
-            income = node("root.children[1].children[1]")
-            income.get_by_label("Condition", exact=True).select_option("attribute:household_income")
-            income.get_by_label("Operator").select_option("gte")
-            income.get_by_label("Value", exact=True).fill("80000")
+    # all[ city is Leeds, any[ bought from garden, household income >= 80,000 ] ]
+    first = node("root.children[0]")
+    expect(first.get_by_label("Condition", exact=True)).to_have_value("attribute:city")
+    first.get_by_label("Value", exact=True).fill("Leeds")
+    add("root", "+ Group")
+    expect(node("root.children[1]").get_by_label("Group type")).to_have_value("any")
+    bought = node("root.children[1].children[0]")
+    bought.get_by_label("Condition", exact=True).select_option("purchase")
+    bought.get_by_label("What").select_option("category")
+    bought.get_by_label("Category", exact=True).select_option("garden")
+    add("root.children[1]", "+ Condition")
+    income = node("root.children[1].children[1]")
+    income.get_by_label("Condition", exact=True).select_option("attribute:household_income")
+    income.get_by_label("Operator").select_option("gte")
+    income.get_by_label("Value", exact=True).fill("80000")
 
-            expect(page.locator("#preview-count")).to_have_text("3")
-            funnel = page.locator("#preview-funnel li")
-            expect(funnel).to_have_count(2)
-            expect(funnel.nth(0).locator(".cumulative")).to_have_text("5")
-            expect(funnel.nth(1).locator(".cumulative")).to_have_text("3")
-            expect(funnel.nth(1)).to_contain_text("(4 alone)")
-            expect(node("root.children[1]").locator(".node-count").first).to_contain_text("4 alone")
-            expect(page.locator("#preview-sample")).to_contain_text("cat@example.com")
+    expect(page.locator("#preview-count")).to_have_text("3")
+    funnel = page.locator("#preview-funnel li")
+    expect(funnel).to_have_count(2)
+    expect(funnel.nth(0).locator(".cumulative")).to_have_text("5")
+    expect(funnel.nth(1).locator(".cumulative")).to_have_text("3")
+    expect(funnel.nth(1)).to_contain_text("(4 alone)")
+    expect(node("root.children[1]").locator(".node-count").first).to_contain_text("4 alone")
+    expect(page.locator("#preview-sample")).to_contain_text("cat@example.com")
 
-            # A mistake is shown on the condition that has it, then put right.
-            income.get_by_label("Operator").select_option("between")
-            income.get_by_label("From", exact=True).fill("90000")
-            income.get_by_label("To", exact=True).fill("10")
-            expect(income).to_have_class(INVALID)
-            expect(income.locator(".node-problems")).to_contain_text("'between' runs from low")
-            expect(page.locator("#preview-count")).to_have_text("—")
-            income.get_by_label("Operator").select_option("gte")
-            income.get_by_label("Value", exact=True).fill("80000")
-            expect(page.locator("#preview-count")).to_have_text("3")
-            expect(income).not_to_have_class(INVALID)
+    # A mistake is shown on the condition that has it, then put right.
+    income.get_by_label("Operator").select_option("between")
+    income.get_by_label("From", exact=True).fill("90000")
+    income.get_by_label("To", exact=True).fill("10")
+    expect(income).to_have_class(INVALID)
+    expect(income.locator(".node-problems")).to_contain_text("'between' runs from low")
+    expect(page.locator("#preview-count")).to_have_text("—")
+    income.get_by_label("Operator").select_option("gte")
+    income.get_by_label("Value", exact=True).fill("80000")
+    expect(page.locator("#preview-count")).to_have_text("3")
+    expect(income).not_to_have_class(INVALID)
 
-            page.get_by_label("Name", exact=True).fill("Leeds gardeners")
-            page.get_by_label("Description", exact=True).fill(
-                "Leeds people into gardening or well off"
-            )
-            page.get_by_role("button", name="Save segment").click()
+    page.get_by_label("Name", exact=True).fill("Leeds gardeners")
+    page.get_by_label("Description", exact=True).fill("Leeds people into gardening or well off")
+    page.get_by_role("button", name="Save segment").click()
 
-            expect(page).to_have_url(f"{live_url}/admin/segments")
-            row = page.locator("#segments tr", has_text="Leeds gardeners")
-            expect(row.locator(".size")).to_have_text("3")
+    expect(page).to_have_url(f"{live_url}/admin/segments")
+    row = page.locator("#segments tr", has_text="Leeds gardeners")
+    expect(row.locator(".size")).to_have_text("3")
 
-            segment_id = row.get_attribute("data-segment-id")
-            row.get_by_role("link", name="Make a target list").click()
-            snapshot = page.locator("#snapshot")
-            expect(snapshot.get_by_label("Segment", exact=True)).to_have_value(str(segment_id))
-            snapshot.get_by_label("List name").fill("Richest two in Leeds")
-            snapshot.get_by_label("Sort by").select_option("household_income")
-            snapshot.get_by_label("Keep at most").fill("2")
-            snapshot.get_by_label("One contact per").select_option("email")
-            snapshot.get_by_role("button", name="Create snapshot").click()
+    segment_id = row.get_attribute("data-segment-id")
+    row.get_by_role("link", name="Make a target list").click()
+    snapshot = page.locator("#snapshot")
+    expect(snapshot.get_by_label("Segment", exact=True)).to_have_value(str(segment_id))
+    snapshot.get_by_label("List name").fill("Richest two in Leeds")
+    snapshot.get_by_label("Sort by").select_option("household_income")
+    snapshot.get_by_label("Keep at most").fill("2")
+    snapshot.get_by_label("One contact per").select_option("email")
+    snapshot.get_by_role("button", name="Create snapshot").click()
 
-            expect(page.get_by_role("heading", name="Richest two in Leeds")).to_be_visible()
-            expect(page.locator("#list-size")).to_have_text("2 contacts")
-            expect(page.locator("#members")).to_contain_text("ann@example.com")
-            with page.expect_download() as download_info:
-                page.get_by_role("link", name="Download CSV").click()
-            saved = tmp_path / "list.csv"
-            download_info.value.save_as(saved)
-            rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
-            assert [r["email"] for r in rows] == ["ann@example.com", "cat@example.com"]
-        finally:
-            browser.close()
+    expect(page.get_by_role("heading", name="Richest two in Leeds")).to_be_visible()
+    expect(page.locator("#list-size")).to_have_text("2 contacts")
+    expect(page.locator("#members")).to_contain_text("ann@example.com")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    saved = tmp_path / "list.csv"
+    download_info.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    assert [r["email"] for r in rows] == ["ann@example.com", "cat@example.com"]
