@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from campaign_engine.errors import Conflict, InvalidInput, NotFound, Problem
@@ -251,36 +262,57 @@ def evaluate_segment(session: Session, segment_id: int, now: datetime) -> int:
 def preview_segment(
     session: Session, definition: Any, now: datetime, sample_size: int = 20
 ) -> Preview:
-    """Return the count, a sample and the per-condition funnel of an unsaved definition."""
+    """Return the count, a sample and the per-condition funnel of an unsaved definition.
+
+    One pass over the contacts: each top-level condition sets one bit of a per-contact mask in
+    a materialised CTE, which is then grouped for the funnel and read again for the sample.
+    """
     started = time.perf_counter()
     checked = validate_definition(session, definition)
     tune_for_segments(session)
     ctx = context(session, now)
-    funnel, count = _funnel(session, checked.root, ctx)
-    members = compile_definition(checked, ctx).order_by(Contact.id).limit(sample_size)
-    sample_rows = session.execute(
-        select(*SAMPLE_COLUMNS)
-        .where(Contact.id.in_(members.scalar_subquery()))
-        .order_by(Contact.id)
-    )
-    sample = [dict(row._mapping) for row in sample_rows]
-    return Preview(count, sample, funnel, time.perf_counter() - started)
-
-
-def _funnel(session: Session, root: Any, ctx: Context) -> tuple[list[FunnelStep], int]:
-    """Count each top-level condition alone and cumulatively in one pass: one bit per step."""
-    grouped = isinstance(root, AllGroup | AnyGroup)
-    steps = list(root.children) if grouped else [root]
+    root = checked.root
+    steps = list(root.children) if isinstance(root, AllGroup | AnyGroup) else [root]
     shown = steps[:MAX_FUNNEL_STEPS]
     bits = [condition(step, ctx) for step in shown]
-    complete = len(shown) == len(steps)
-    if not complete:  # too many steps to show: the root gets a bit of its own
+    full = (1 << len(shown)) - 1
+    if len(shown) < len(steps):  # too many steps to show: the root gets a bit of its own
         bits.append(condition(root, ctx))
-    mask = sum(
-        (case((bit, 1 << i), else_=0) for i, bit in enumerate(bits)), start=literal(0)
-    ).label("mask")
-    flags = select(mask).select_from(Contact).subquery()
-    combos = session.execute(select(flags.c.mask, func.count()).group_by(flags.c.mask)).all()
+        member = (1 << len(shown), 1 << len(shown))
+    else:  # the root follows from the steps' bits
+        member = (full, 1) if isinstance(root, AnyGroup) else (full, full)
+    mask = sum((case((bit, 1 << i), else_=0) for i, bit in enumerate(bits)), start=literal(0))
+    flags = (
+        select(Contact.id.label("id"), mask.label("mask"))
+        .cte("segment_flags")
+        .prefix_with("MATERIALIZED")
+    )
+    nothing = cast(null(), BigInteger)  # typed, so PostgreSQL can unite the two halves
+    counts = select(flags.c.mask, func.count().label("n"), nothing.label("id")).group_by(
+        flags.c.mask
+    )
+    test, wanted = member
+    sample = (
+        select(nothing.label("mask"), nothing.label("n"), flags.c.id)
+        .where(flags.c.mask.op("&")(test) >= wanted)
+        .order_by(flags.c.id)
+        .limit(sample_size)
+    )
+    rows = session.execute(union_all(counts, select(sample.subquery()))).all()
+    combos = [(m, n) for m, n, _ in rows if m is not None]
+    sample_ids = [i for m, _, i in rows if m is None]
+    funnel = _funnel(root, shown, combos)
+    count = sum(n for m, n in combos if m & test >= wanted)
+    sample_rows = session.execute(
+        select(*SAMPLE_COLUMNS).where(Contact.id.in_(sample_ids)).order_by(Contact.id)
+    )
+    sample_list = [dict(row._mapping) for row in sample_rows]
+    return Preview(count, sample_list, funnel, time.perf_counter() - started)
+
+
+def _funnel(root: Any, shown: list[Any], combos: list[tuple[int, int]]) -> list[FunnelStep]:
+    """Turn (mask, contacts) counts into each step's count alone and combined with those above."""
+    grouped = isinstance(root, AllGroup | AnyGroup)
     is_any = isinstance(root, AnyGroup)
     funnel = []
     for i, step in enumerate(shown):
@@ -292,9 +324,7 @@ def _funnel(session: Session, root: Any, ctx: Context) -> tuple[list[FunnelStep]
             cumulative = sum(n for m, n in combos if m & prefix == prefix)
         path = f"root.children[{i}]" if grouped else "root"
         funnel.append(FunnelStep(path, describe(step), alone, cumulative))
-    if not complete:
-        return funnel, sum(n for m, n in combos if m >> len(shown) & 1)
-    return funnel, funnel[-1].cumulative
+    return funnel
 
 
 def members_page(
