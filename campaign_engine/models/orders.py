@@ -51,11 +51,15 @@ class OrderLine(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     line_number: Mapped[int] = mapped_column(Integer)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[float] = mapped_column(Money)
     unit_cost: Mapped[float] = mapped_column(Money)
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
-    __table_args__ = (UniqueConstraint("order_id", "line_number"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_number"),
+        # Covers "orders holding product X / category Y" without reading the lines themselves.
+        Index("ix_order_lines_product_order", "product_id", "order_id"),
+    )

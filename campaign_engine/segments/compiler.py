@@ -185,47 +185,63 @@ def _moment(moment: Moment, ctx: Context) -> datetime:
 
 def _counted(
     node: Counted,
-    matching: Select[Any],
-    group_key: Any,
-    count: ColumnElement[int],
-    extra: list[tuple[ColumnElement[Any], float]] | None = None,
+    present: Any,
+    rows: Any,
+    spend: Any = None,
+    min_spend: float | None = None,
 ) -> ColumnElement[bool]:
-    """Apply at_least / at_most (and minimum sums) to the contacts of `matching` rows."""
-    extra = extra or []
+    """Apply at_least / at_most and a minimum spend to the contacts of matching rows.
+
+    `present` selects the contact id of every matching row; `rows` one row per counted thing
+    (order, event), contact id first; `spend` (contact id, amount) rows. "At least once" and
+    "never" need no counting: a plain semi- or anti-join on `present` does.
+    """
     at_least = node.at_least
-    if at_least is None and node.at_most is None and not extra:
+    if at_least is None and node.at_most is None and min_spend is None:
         at_least = 1
-    grouped = matching.group_by(group_key)
+    counted = rows.subquery()
+    contact = counted.c[0]
+
+    def having(test: Any) -> Select[Any]:
+        return select(contact).group_by(contact).having(test)
+
     tests: list[ColumnElement[bool]] = []
     if at_least == 1:
-        tests.append(Contact.id.in_(matching))  # no need to count
+        tests.append(Contact.id.in_(present))
     elif at_least is not None:
-        tests.append(Contact.id.in_(grouped.having(count >= at_least)))
-    if node.at_most is not None:
-        tests.append(Contact.id.not_in(grouped.having(count > node.at_most)))
-    for total, minimum in extra:
-        tests.append(Contact.id.in_(grouped.having(total >= minimum)))
+        tests.append(Contact.id.in_(having(func.count() >= at_least)))
+    if node.at_most == 0:
+        tests.append(Contact.id.not_in(present))
+    elif node.at_most is not None:
+        tests.append(Contact.id.not_in(having(func.count() > node.at_most)))
+    if spend is not None and min_spend is not None:
+        spent = spend.subquery()
+        tests.append(
+            Contact.id.in_(
+                select(spent.c[0]).group_by(spent.c[0]).having(func.sum(spent.c[1]) >= min_spend)
+            )
+        )
     return and_(*tests) if tests else true()
 
 
 def _purchase(node: PurchaseCondition, ctx: Context) -> ColumnElement[bool]:
     window = _window(node.window, Order.ordered_at, ctx)
     if node.product is None and node.category is None:
-        matching = select(Order.contact_id).where(*window)
-        count: ColumnElement[int] = func.count(Order.id)
-        spend: ColumnElement[Any] = func.sum(Order.revenue)
-    else:
-        target = Product.sku == node.product if node.product else Product.category == node.category
-        matching = (
-            select(Order.contact_id)
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .join(Product, Product.id == OrderLine.product_id)
-            .where(target, *window)
-        )
-        count = func.count(Order.id.distinct())
-        spend = func.sum(OrderLine.quantity * OrderLine.unit_price)
-    extra = [(spend, node.min_spend)] if node.min_spend is not None else []
-    return _counted(node, matching, Order.contact_id, count, extra)
+        present = select(Order.contact_id).where(*window)
+        orders = select(Order.contact_id, Order.id).where(*window)
+        spend = select(Order.contact_id, Order.revenue).where(*window)
+        return _counted(node, present, orders, spend, node.min_spend)
+    target = Product.sku == node.product if node.product else Product.category == node.category
+    lines = (
+        select(Order.contact_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(target, *window)
+    )
+    # Count orders, not lines: one row per (contact, order) that holds a matching line.
+    orders = lines.add_columns(Order.id).distinct()
+    spend = lines.add_columns(OrderLine.quantity * OrderLine.unit_price)
+    return _counted(node, lines, orders, spend, node.min_spend)
 
 
 def _event_filters(event_type: str, where: list[PropertyFilter]) -> list[ColumnElement[bool]]:
@@ -249,10 +265,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # property filters never use relative
 
 
 def _event(node: EventCondition, ctx: Context) -> ColumnElement[bool]:
-    matching = select(Event.contact_id).where(
-        *_event_filters(node.event_type, node.where), *_window(node.window, Event.occurred_at, ctx)
+    filters = [
+        *_event_filters(node.event_type, node.where),
+        *_window(node.window, Event.occurred_at, ctx),
+    ]
+    return _counted(
+        node,
+        select(Event.contact_id).where(*filters),
+        select(Event.contact_id, Event.id).where(*filters),
     )
-    return _counted(node, matching, Event.contact_id, func.count(Event.id))
 
 
 def _consent(node: ConsentCondition) -> ColumnElement[bool]:

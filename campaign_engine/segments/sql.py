@@ -156,9 +156,13 @@ def _as_boolean_postgresql(element: _as_boolean, compiler: SQLCompiler, **kw: An
     return f"CAST(CAST({compiler.process(element.clauses, **kw)} AS BOOLEAN) AS INTEGER)"
 
 
-# The random-bucket hash: integer arithmetic both databases evaluate identically.
-MOD = 2**31
-MUL1, MUL2 = 0x2C1B3C6D, 0x297A2D39
+# The random-bucket hash: integer arithmetic both databases evaluate identically. Two affine
+# rounds mix the id and salt, two squarings make it non-linear (so a new salt draws a new,
+# independent sample rather than a rotated one); each round reads the previous value at most
+# twice, which keeps the SQL small (an XOR-shift hash needs XOR, which SQLite lacks, and
+# grows 64-fold when spelled out).
+P, Q = 2_147_483_647, 2_147_483_629  # primes below 2^31: every product fits in a BIGINT
+A1, C1, A2, C2, C3 = 48_271, 1_013_904_223, 69_621, 12_345, 743_852_824
 BUCKETS = 10_000
 
 
@@ -169,13 +173,11 @@ def salt_number(salt: str) -> int:
 
 def bucket_of(contact_id: int, salt: str) -> int:
     """Return a contact's bucket in 0..9,999 (the Python twin of `bucket_expr`)."""
-    h = (contact_id % MOD + salt_number(salt)) % MOD
-    h ^= h >> 15
-    h = (h * MUL1) % MOD
-    h ^= h >> 12
-    h = (h * MUL2) % MOD
-    h ^= h >> 15
-    return h % BUCKETS
+    h = ((contact_id % P) * A1 + salt_number(salt)) % P
+    h = (h * h + C1) % P
+    h = (h * A2 + C2) % Q
+    h = (h * h + C3) % Q
+    return h * BUCKETS // Q
 
 
 def _int(value: int) -> ColumnElement[int]:
@@ -183,19 +185,14 @@ def _int(value: int) -> ColumnElement[int]:
     return literal_column(str(int(value)), BigInteger())
 
 
-def _xor_shift(h: ColumnElement[int], bits: int) -> ColumnElement[int]:
-    # SQLite has no XOR operator: a ^ b == (a | b) - (a & b).
-    shifted = h.op(">>")(_int(bits))
-    return h.op("|")(shifted) - h.op("&")(shifted)
-
-
 def bucket_expr(contact_id: ColumnElement[int], salt: str) -> ColumnElement[int]:
     """Return SQL computing `bucket_of(contact_id, salt)`."""
     salt_param = bindparam(None, salt_number(salt), BigInteger(), unique=True)
-    h = (contact_id % _int(MOD) + salt_param) % _int(MOD)
-    h = (_xor_shift(h, 15) * _int(MUL1)) % _int(MOD)
-    h = (_xor_shift(h, 12) * _int(MUL2)) % _int(MOD)
-    return _xor_shift(h, 15) % _int(BUCKETS)
+    h = ((contact_id % _int(P)) * _int(A1) + salt_param) % _int(P)
+    h = (h * h + _int(C1)) % _int(P)
+    h = (h * _int(A2) + _int(C2)) % _int(Q)
+    h = (h * h + _int(C3)) % _int(Q)
+    return (h * _int(BUCKETS)) // _int(Q)
 
 
 class month_day(FunctionElement[int]):

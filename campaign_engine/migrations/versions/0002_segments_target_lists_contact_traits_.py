@@ -99,7 +99,16 @@ def upgrade() -> None:
 
 
 
+    with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_lines_product_id')
+        batch_op.create_index('ix_order_lines_product_order', ['product_id', 'order_id'], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_lines_product_order')
+        batch_op.create_index('ix_order_lines_product_id', ['product_id'], unique=False)
+
     with op.batch_alter_table('target_list_members', schema=None) as batch_op:
         batch_op.drop_index('ix_target_list_members_list_position')
         batch_op.drop_index('ix_target_list_members_contact')
