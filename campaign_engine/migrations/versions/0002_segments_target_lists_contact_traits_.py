@@ -102,9 +102,21 @@ def upgrade() -> None:
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_order_lines_product_id')
         batch_op.create_index('ix_order_lines_product_order', ['product_id', 'order_id'], unique=False)
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.drop_index('ix_consents_channel_purpose_state')
+        batch_op.create_index(
+            'ix_consents_channel_purpose_state_contact',
+            ['channel', 'purpose', 'state', 'contact_id'],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.drop_index('ix_consents_channel_purpose_state_contact')
+        batch_op.create_index(
+            'ix_consents_channel_purpose_state', ['channel', 'purpose', 'state'], unique=False
+        )
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_order_lines_product_order')
         batch_op.create_index('ix_order_lines_product_id', ['product_id'], unique=False)
