@@ -6,10 +6,10 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, not_, or_, true
+from sqlalchemy import Float, and_, false, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from campaign_engine.segments.definition import parse_moment
+from campaign_engine.segments.definition import as_utc, parse_moment
 from campaign_engine.segments.fields import Kind
 from campaign_engine.segments.sql import ascii_lower, month_day
 
@@ -42,8 +42,18 @@ def compare(
     return and_(column.is_not(None), test)
 
 
+def _exact(value: Any) -> Any:
+    """Bind a fractional number as a float, so an integer column's type never truncates it."""
+    if isinstance(value, float) and not value.is_integer():
+        return literal(value, Float())
+    if isinstance(value, list):
+        return [_exact(item) for item in value]
+    return value
+
+
 def _compare_plain(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
     test: ColumnElement[bool]
+    value = _exact(value)
     match op:
         case "eq":
             test = column == value
@@ -78,8 +88,7 @@ def _bounds(kind: Kind, raw: Any) -> tuple[Any, Any]:
     """Return [start, end) of a definition's date value for a column of `kind`."""
     moment = parse_moment(kind, raw)
     if isinstance(moment, datetime):
-        exact = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return exact, None
+        return as_utc(moment), None
     if kind == "date":
         return moment, moment + timedelta(days=1)
     return midnight(moment), midnight(moment + timedelta(days=1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -133,6 +133,8 @@ class FieldCondition(Node):
                 low, high = parse_moment(field.kind, low), parse_moment(field.kind, high)
                 if type(low) is not type(high):
                     raise ValueError("give both ends of 'between' as dates, or both as date-times")
+                if isinstance(low, datetime) and isinstance(high, datetime):
+                    low, high = as_utc(low), as_utc(high)  # a time without a zone is UTC
             if low > high:
                 raise ValueError(f"'between' runs from low to high; {low} is after {high}")
         else:
@@ -140,6 +142,11 @@ class FieldCondition(Node):
                 raise ValueError(f"{self.op!r} needs a value")
             _check_value(field.kind, self.value, field.choices)
         return self
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Return `moment` with UTC as its zone when it has none."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class AttributeCondition(FieldCondition):
