@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
+from campaign_engine.campaign_commands import campaign, template
 from campaign_engine.db import transaction
 from campaign_engine.errors import DomainError
+from campaign_engine.fake_commands import fakes
 from campaign_engine.ingest.records import Kind
 from campaign_engine.invocation import Invocation, pass_invocation, stage_progress
 from campaign_engine.models import ROLES, SCOPES
@@ -199,6 +201,7 @@ def demo(
     """Migrate, seed a demo store once, print an admin login, serve all in one process."""
     from campaign_engine.accounts import reset_or_create_user
     from campaign_engine.demo import demo_is_seeded, seed_demo
+    from campaign_engine.campaigns.examples import save_example_campaigns
     from campaign_engine.segments.examples import save_examples
     from campaign_engine.traits.refresh import refresh_traits
 
@@ -214,7 +217,10 @@ def demo(
         with transaction(rt.sessions) as session:
             traits = refresh_traits(session, date.today())
             examples = save_examples(session)
-        click.echo(f"traits: {traits}; {examples} example segments saved")
+            campaigns = save_example_campaigns(session)
+        click.echo(
+            f"traits: {traits}; {examples} example segments and {campaigns} draft campaigns saved"
+        )
     password = secrets.token_urlsafe(12)
     with transaction(rt.sessions) as session:
         reset_or_create_user(session, DEMO_ADMIN, password, "admin", "Demo admin")
@@ -272,4 +278,7 @@ def worker(inv: Invocation, concurrency: int) -> None:
 
 
 main.add_command(segment)
+main.add_command(campaign)
+main.add_command(template)
 main.add_command(traits)
+main.add_command(fakes)

@@ -5,7 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
+from typing import TypeVar
+
+from campaign_engine.channels.settings import (
+    EMAIL_TRANSPORTS,
+    SMS_TRANSPORTS,
+    SOCIAL_TRANSPORTS,
+    ChannelSettings,
+)
+from campaign_engine.dispatch.settings import DispatchSettings
+
+T = TypeVar("T", bound=str)
 
 
 class ConfigError(ValueError):
@@ -28,6 +40,8 @@ class Settings:
     api_max_batch: int = 1000
     session_cookie_secure: bool = False
     testing: bool = False
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    dispatch: DispatchSettings = field(default_factory=DispatchSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -58,6 +72,135 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0 or value != value:
+        raise ConfigError(f"{name} must be zero or more, got {raw!r}")
+    return value
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[T, ...], default: T) -> T:
+    raw = (environ.get(name) or default).lower()
+    for choice in choices:
+        if raw == choice:
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+
+
+def _channel_settings(env: Mapping[str, str]) -> ChannelSettings:
+    """Read the CE_* variables of the email, SMS and social providers."""
+    channels = ChannelSettings(
+        email_transport=_choice(env, "CE_EMAIL_TRANSPORT", EMAIL_TRANSPORTS, "memory"),
+        email_from=env.get("CE_EMAIL_FROM") or ChannelSettings.email_from,
+        email_from_name=env.get("CE_EMAIL_FROM_NAME", ""),
+        sendgrid_api_key=env.get("CE_SENDGRID_API_KEY", ""),
+        sendgrid_host=env.get("CE_SENDGRID_HOST") or ChannelSettings.sendgrid_host,
+        smtp_host=env.get("CE_SMTP_HOST") or ChannelSettings.smtp_host,
+        smtp_port=_int(env, "CE_SMTP_PORT", ChannelSettings.smtp_port),
+        smtp_username=env.get("CE_SMTP_USERNAME", ""),
+        smtp_password=env.get("CE_SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(env, "CE_SMTP_STARTTLS", False),
+        sms_transport=_choice(env, "CE_SMS_TRANSPORT", SMS_TRANSPORTS, "memory"),
+        twilio_account_sid=env.get("CE_TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=env.get("CE_TWILIO_AUTH_TOKEN", ""),
+        twilio_from=env.get("CE_TWILIO_FROM", ""),
+        twilio_base_url=env.get("CE_TWILIO_BASE_URL", ""),
+        twilio_status_callback=env.get("CE_TWILIO_STATUS_CALLBACK", ""),
+        twilio_concurrency=_int(env, "CE_TWILIO_CONCURRENCY", ChannelSettings.twilio_concurrency),
+        social_transport=_choice(env, "CE_SOCIAL_TRANSPORT", SOCIAL_TRANSPORTS, "memory"),
+        social_webhook_url=env.get("CE_SOCIAL_WEBHOOK_URL", ""),
+        social_webhook_secret=env.get("CE_SOCIAL_WEBHOOK_SECRET", ""),
+        cost_email=_float(env, "CE_COST_EMAIL", 0.0),
+        cost_sms_segment=_float(env, "CE_COST_SMS_SEGMENT", 0.0),
+        cost_social=_float(env, "CE_COST_SOCIAL", 0.0),
+        provider_timeout=_float(env, "CE_PROVIDER_TIMEOUT", ChannelSettings.provider_timeout),
+        rate_email=_float(env, "CE_RATE_EMAIL", 0.0),
+        rate_sms=_float(env, "CE_RATE_SMS", 0.0),
+        rate_social=_float(env, "CE_RATE_SOCIAL", 0.0),
+    )
+    _require_provider_settings(channels)
+    return channels
+
+
+def _require_provider_settings(c: ChannelSettings) -> None:
+    required = {
+        "sendgrid": [("CE_SENDGRID_API_KEY", c.sendgrid_api_key)],
+        "twilio": [
+            ("CE_TWILIO_ACCOUNT_SID", c.twilio_account_sid),
+            ("CE_TWILIO_AUTH_TOKEN", c.twilio_auth_token),
+            ("CE_TWILIO_FROM", c.twilio_from),
+        ],
+        "webhook": [
+            ("CE_SOCIAL_WEBHOOK_URL", c.social_webhook_url),
+            ("CE_SOCIAL_WEBHOOK_SECRET", c.social_webhook_secret),
+        ],
+    }
+    for variable, transport in (
+        ("CE_EMAIL_TRANSPORT", c.email_transport),
+        ("CE_SMS_TRANSPORT", c.sms_transport),
+        ("CE_SOCIAL_TRANSPORT", c.social_transport),
+    ):
+        for name, value in required.get(transport, []):
+            if not value:
+                raise ConfigError(f"{name} is required when {variable}={transport}")
+    if c.provider_timeout <= 0:
+        raise ConfigError("CE_PROVIDER_TIMEOUT must be more than zero")
+    if c.twilio_concurrency < 1:
+        raise ConfigError("CE_TWILIO_CONCURRENCY must be at least 1")
+
+
+def _clock(environ: Mapping[str, str], name: str, default: time) -> time:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day like 21:00, got {raw!r}") from None
+
+
+def _dispatch_settings(env: Mapping[str, str]) -> DispatchSettings:
+    """Read the CE_* variables of the contact policy and the sender."""
+    base = DispatchSettings()
+    caps = {
+        channel: _int(env, f"CE_CAP_{channel.upper()}", -1)
+        for channel in ("email", "sms", "social")
+    }
+    dispatch = DispatchSettings(
+        public_url=env.get("CE_PUBLIC_URL") or base.public_url,
+        sender_name=env.get("CE_SENDER_NAME") or base.sender_name,
+        sender_postal_address=env.get("CE_SENDER_POSTAL_ADDRESS") or base.sender_postal_address,
+        unsubscribe_mailbox=env.get("CE_UNSUBSCRIBE_MAILBOX", ""),
+        allow_unknown_consent=_bool(env, "CE_ALLOW_UNKNOWN_CONSENT", False),
+        cap_total=_int(env, "CE_CAP_TOTAL", base.cap_total),
+        cap_window_days=_int(env, "CE_CAP_WINDOW_DAYS", base.cap_window_days),
+        channel_caps={channel: cap for channel, cap in caps.items() if cap >= 0},
+        quiet_start=_clock(env, "CE_QUIET_START", base.quiet_start),
+        quiet_end=_clock(env, "CE_QUIET_END", base.quiet_end),
+        send_batch=_int(env, "CE_SEND_BATCH", base.send_batch),
+        parallel_batches=_int(env, "CE_SEND_PARALLEL", base.parallel_batches),
+        lease_seconds=_int(env, "CE_SEND_LEASE_SECONDS", base.lease_seconds),
+        max_attempts=_int(env, "CE_SEND_MAX_ATTEMPTS", base.max_attempts),
+    )
+    for name, value in (
+        ("CE_CAP_TOTAL", dispatch.cap_total),
+        ("CE_CAP_WINDOW_DAYS", dispatch.cap_window_days),
+        ("CE_SEND_BATCH", dispatch.send_batch),
+        ("CE_SEND_PARALLEL", dispatch.parallel_batches),
+        ("CE_SEND_LEASE_SECONDS", dispatch.lease_seconds),
+        ("CE_SEND_MAX_ATTEMPTS", dispatch.max_attempts),
+    ):
+        if value < 1:
+            raise ConfigError(f"{name} must be 1 or more, got {value}")
+    return dispatch
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from CE_* variables; the only place that reads the environment."""
     env = os.environ if environ is None else environ
@@ -74,4 +217,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         web_workers=_int(env, "CE_WEB_WORKERS", 2),
         api_max_batch=_int(env, "CE_API_MAX_BATCH", 1000),
         session_cookie_secure=_bool(env, "CE_SESSION_COOKIE_SECURE", False),
+        channels=_channel_settings(env),
+        dispatch=_dispatch_settings(env),
     )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import click
 
 from campaign_engine.config import load_settings
+from campaign_engine.errors import InvalidInput, Problem
 from campaign_engine.runtime import Runtime, build_runtime
 from campaign_engine.schema import current_revision, head_revision
 
@@ -45,3 +48,13 @@ def stage_progress(bar: Any, verb: str) -> Callable[[str, int, int], None]:
         bar.update(done - bar.pos)
 
     return progress
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, or raise InvalidInput naming the line of the first syntax error."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not valid JSON", [Problem(f"line {exc.lineno}", exc.msg)]
+        ) from None

@@ -41,8 +41,23 @@ def refresh_traits_daily(runtime: Runtime) -> None:
     log.info("traits refreshed: %s", summary)
 
 
-# Later capabilities (campaign sends, journey ticks, model refreshes) add theirs here.
-JOBS: list[Job] = [Job("traits-refresh", 24 * 3600, refresh_traits_daily)]
+def dispatch_campaigns(runtime: Runtime) -> None:
+    """Start due campaign runs and A/B winners' runs, then send what is due."""
+    from campaign_engine.campaigns.abtest import choose_winners
+    from campaign_engine.dispatch.wiring import build_runner
+
+    with transaction(runtime.sessions) as session:
+        choose_winners(session, utcnow())
+    advanced = build_runner(runtime).tick()
+    if advanced:
+        log.info("campaign runs advanced: %d", advanced)
+
+
+# Later capabilities (journey ticks, model refreshes) add theirs here.
+JOBS: list[Job] = [
+    Job("traits-refresh", 24 * 3600, refresh_traits_daily),
+    Job("campaign-dispatch", 10, dispatch_campaigns),
+]
 CHECK_SECONDS = 60  # how often a scheduler looks for due jobs
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -10,8 +9,7 @@ from pathlib import Path
 import click
 
 from campaign_engine.db import transaction
-from campaign_engine.errors import InvalidInput, Problem
-from campaign_engine.invocation import Invocation, pass_invocation, stage_progress
+from campaign_engine.invocation import Invocation, pass_invocation, read_json, stage_progress
 
 
 @click.group()
@@ -27,12 +25,7 @@ def segment_preview(inv: Invocation, path: Path, sample: int) -> None:
     """Count the segment defined in the JSON file PATH, with its funnel and a sample."""
     from campaign_engine.segments.service import preview_segment
 
-    try:
-        definition = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{path} is not valid JSON", [Problem(f"line {exc.lineno}", exc.msg)]
-        ) from None
+    definition = read_json(path)
     with transaction(inv.migrated_runtime.sessions) as session:
         preview = preview_segment(session, definition, datetime.now(UTC), sample)
     click.echo(f"{preview.count:,} contacts ({preview.seconds:.3f} s)")

@@ -55,6 +55,8 @@ class InlineExecutor:
 
 def make_celery(settings: Settings) -> Celery:
     """Return a Celery app on the configured broker with every registered task."""
+    import campaign_engine.dispatch.wiring  # noqa: F401  (registers the send task)
+
     app = Celery(
         "campaign_engine", broker=settings.broker_url, backend=settings.result_backend or None
     )

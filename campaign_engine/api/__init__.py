@@ -56,4 +56,10 @@ def _authenticate() -> None:
         authenticate_api_key(session, bearer_token(), SCOPES[endpoint])
 
 
-from campaign_engine.api import ingest, openapi, segments  # noqa: E402,F401  (registers routes)
+from campaign_engine.api import (  # noqa: E402,F401  (registers routes)
+    campaigns,
+    ingest,
+    message_templates,
+    openapi,
+    segments,
+)

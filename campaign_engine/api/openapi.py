@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from campaign_engine import __version__
 from campaign_engine.api import api_blueprint, requires_scope
+from campaign_engine.api.openapi_campaigns import campaign_openapi
 from campaign_engine.api.openapi_segments import segment_openapi
 from campaign_engine.ingest.records import RECORD_TYPES
 from campaign_engine.web import current_runtime
@@ -100,9 +101,9 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
                 },
             }
         }
-    segment_paths, segment_schemas = segment_openapi()
-    paths |= segment_paths
-    components |= segment_schemas
+    for more_paths, schemas in (segment_openapi(), campaign_openapi()):
+        paths |= more_paths
+        components |= schemas
     return {
         "openapi": "3.1.0",
         "info": {"title": "Campaign Engine API", "version": __version__},

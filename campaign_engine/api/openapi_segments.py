@@ -37,14 +37,16 @@ LIST_OPTIONS = [
 ]
 
 
-def _operation(
+def operation(
     summary: str,
     scope: str,
     ok: str,
     body: str | None = None,
     parameters: list[dict[str, Any]] | None = None,
     produces: str = JSON,
+    missing: str = "no such segment or list",
 ) -> dict[str, Any]:
+    """Return one OpenAPI operation with the error responses every endpoint shares."""
     error = {"content": {JSON: {"schema": {"$ref": REF.format(model="Error")}}}}
     operation: dict[str, Any] = {
         "summary": summary,
@@ -54,7 +56,7 @@ def _operation(
             ok: {"description": "done", "content": {produces: {"schema": {}}}},
             "401": {"description": "missing or unknown API key", **error},
             "403": {"description": f"the key lacks the {scope} scope", **error},
-            "404": {"description": "no such segment or list", **error},
+            "404": {"description": missing, **error},
             "422": {"description": "invalid input; every problem has its location", **error},
         },
     }
@@ -81,24 +83,24 @@ def segment_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     base = "/api/v1"
     paths = {
         f"{base}/segments": {
-            "get": _operation("List saved segments", "read", "200"),
-            "post": _operation("Save a segment", "segments", "201", "SegmentBody"),
+            "get": operation("List saved segments", "read", "200"),
+            "post": operation("Save a segment", "segments", "201", "SegmentBody"),
         },
         f"{base}/segments/{{segment_id}}": {
-            "get": _operation("Get a segment", "read", "200", parameters=[SEGMENT_ID]),
-            "put": _operation("Replace a segment", "segments", "200", "SegmentBody", [SEGMENT_ID]),
-            "delete": _operation("Delete a segment", "segments", "204", parameters=[SEGMENT_ID]),
+            "get": operation("Get a segment", "read", "200", parameters=[SEGMENT_ID]),
+            "put": operation("Replace a segment", "segments", "200", "SegmentBody", [SEGMENT_ID]),
+            "delete": operation("Delete a segment", "segments", "204", parameters=[SEGMENT_ID]),
         },
         f"{base}/segments/preview": {
-            "post": _operation("Count, sample and funnel", "read", "200", "PreviewBody"),
+            "post": operation("Count, sample and funnel", "read", "200", "PreviewBody"),
         },
         f"{base}/segments/{{segment_id}}/members": {
-            "get": _operation(
+            "get": operation(
                 "A page of current members", "read", "200", parameters=[SEGMENT_ID, *PAGING]
             ),
         },
         f"{base}/segments/{{segment_id}}/export": {
-            "get": _operation(
+            "get": operation(
                 "Current members as CSV",
                 "read",
                 "200",
@@ -107,7 +109,7 @@ def segment_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             ),
         },
         f"{base}/segments/{{segment_id}}/lists": {
-            "post": _operation(
+            "post": operation(
                 "Freeze members into a target list",
                 "segments",
                 "201",
@@ -116,20 +118,20 @@ def segment_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             ),
         },
         f"{base}/target-lists": {
-            "get": _operation("List target lists", "read", "200"),
-            "post": _operation("Upload a static list", "segments", "201", "StaticListBody"),
+            "get": operation("List target lists", "read", "200"),
+            "post": operation("Upload a static list", "segments", "201", "StaticListBody"),
         },
         f"{base}/target-lists/{{list_id}}": {
-            "get": _operation("Get a target list", "read", "200", parameters=[LIST_ID]),
-            "delete": _operation("Delete a target list", "segments", "204", parameters=[LIST_ID]),
+            "get": operation("Get a target list", "read", "200", parameters=[LIST_ID]),
+            "delete": operation("Delete a target list", "segments", "204", parameters=[LIST_ID]),
         },
         f"{base}/target-lists/{{list_id}}/members": {
-            "get": _operation(
+            "get": operation(
                 "A page of members in list order", "read", "200", parameters=[LIST_ID, *PAGING]
             ),
         },
         f"{base}/target-lists/{{list_id}}/export": {
-            "get": _operation(
+            "get": operation(
                 "Members as CSV", "read", "200", parameters=[LIST_ID], produces="text/csv"
             ),
         },

@@ -1,7 +1,14 @@
 """Typed ORM rows, one module per aggregate; importing this registers every table."""
 
 from campaign_engine.models.accounts import ROLES, SCOPES, ApiKey, User
-from campaign_engine.models.campaigns import Campaign, CampaignMember
+from campaign_engine.models.campaigns import (
+    Campaign,
+    CampaignMember,
+    CampaignMessage,
+    CampaignRun,
+    CampaignSegment,
+    CampaignVariant,
+)
 from campaign_engine.models.catalog import Product
 from campaign_engine.models.contacts import (
     CHANNELS,
@@ -11,6 +18,7 @@ from campaign_engine.models.contacts import (
     Contact,
     Suppression,
 )
+from campaign_engine.models.deliveries import Delivery, MessageTemplate, PolicyDecision, PolicyLock
 from campaign_engine.models.events import Event
 from campaign_engine.models.jobs import JobRun
 from campaign_engine.models.orders import Order, OrderLine
@@ -25,14 +33,22 @@ __all__ = [
     "ApiKey",
     "Campaign",
     "CampaignMember",
+    "CampaignMessage",
+    "CampaignRun",
+    "CampaignSegment",
+    "CampaignVariant",
     "Consent",
     "ConsentEvent",
     "Contact",
     "ContactTraits",
+    "Delivery",
     "Event",
     "JobRun",
+    "MessageTemplate",
     "Order",
     "OrderLine",
+    "PolicyDecision",
+    "PolicyLock",
     "Product",
     "Segment",
     "Suppression",

@@ -11,7 +11,7 @@ from campaign_engine.db import Base
 from campaign_engine.models.types import IdType, UTCDateTime, utcnow
 
 ROLES = ("admin", "marketer", "analyst")
-SCOPES = ("ingest", "personalise", "read", "segments", "metrics", "admin")
+SCOPES = ("ingest", "personalise", "read", "segments", "campaigns", "metrics", "admin")
 
 
 class User(Base):

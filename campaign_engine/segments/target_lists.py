@@ -102,15 +102,43 @@ def create_snapshot(
     created_by: str | None = None,
 ) -> TargetList:
     """Freeze a segment's members now into a list: sorted, de-duplicated, then limited."""
+    segment = get_segment(session, segment_id)
+    return snapshot_definition(
+        session,
+        segment.definition,
+        segment_id=segment.id,
+        name=name,
+        now=now,
+        sort_by=sort_by,
+        descending=descending,
+        limit=limit,
+        dedupe_by=dedupe_by,
+        created_by=created_by,
+    )
+
+
+def snapshot_definition(
+    session: Session,
+    definition: dict[str, Any],
+    *,
+    segment_id: int | None,
+    name: str,
+    now: datetime,
+    sort_by: str | None = None,
+    descending: bool = True,
+    limit: int | None = None,
+    dedupe_by: str | None = None,
+    created_by: str | None = None,
+) -> TargetList:
+    """Freeze the members of a definition (a segment's or a campaign's audience) into a list."""
     if problems := _check_options(name, sort_by, limit, dedupe_by):
         raise InvalidInput("the target list options are invalid", problems)
-    segment = get_segment(session, segment_id)
-    definition = parse_definition(segment.definition)
+    parsed = parse_definition(definition)
     target = TargetList(
         name=name.strip(),
         kind="snapshot",
-        segment_id=segment.id,
-        definition=segment.definition,
+        segment_id=segment_id,
+        definition=definition,
         sort_by=sort_by,
         sort_descending=descending,
         limit=limit,
@@ -119,7 +147,7 @@ def create_snapshot(
     )
     session.add(target)
     session.flush()
-    members = members_select(session, definition, now)
+    members = members_select(session, parsed, now)
     ranked = _ranked(members, sort_by or "id", descending and sort_by is not None, dedupe_by)
     chosen = select(literal(target.id), ranked.c.contact_id, ranked.c.position)
     if limit is not None:

@@ -1,0 +1,1 @@
+"""Campaigns: the saved plan, its lifecycle and its runs."""

@@ -1,0 +1,1 @@
+"""Dispatch: contact policy, the delivery ledger, the sender and its executors."""

@@ -1,0 +1,158 @@
+"""Render ledger rows into outbound messages; compiled templates are cached per process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaign_engine.channels.base import OutboundMessage, SendResult
+from campaign_engine.dispatch.settings import DispatchSettings
+from campaign_engine.links import message_links
+from campaign_engine.models import MessageTemplate
+from templates import CompiledMessage, MessageSource, RenderHooks, TemplateError, compile_message
+from templates.context import build_context
+
+CONTACT_FIELDS = (
+    "external_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "city",
+    "region",
+    "country",
+    "postal_code",
+    "time_zone",
+    "locale",
+    "lifecycle_stage",
+    "birth_date",
+    "attributes",
+)
+TRAIT_FIELDS = (
+    "rfm_cell",
+    "rfm_group",
+    "clv",
+    "churn_risk",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A claimed delivery with what its message needs: contact, traits, campaign."""
+
+    delivery_id: int
+    run_id: int
+    campaign_id: int
+    channel: str
+    purpose: str
+    template_id: int
+    address: str
+    contact: Mapping[str, Any]
+    traits: Mapping[str, Any] | None
+    campaign: Mapping[str, Any]
+    subject_prefix: str = ""
+
+
+def source_of(template: MessageTemplate) -> MessageSource:
+    """Return the pure library's view of a stored template."""
+    return MessageSource(
+        channel=template.channel,  # type: ignore[arg-type]
+        purpose=template.purpose,  # type: ignore[arg-type]
+        subject=template.subject,
+        html=template.html,
+        text=template.text,
+    )
+
+
+def load_library(session: Session) -> dict[str, str]:
+    """Return every layout and partial by name, for `{% extends %}` and `{% include %}`."""
+    rows = session.execute(
+        select(MessageTemplate.name, MessageTemplate.html, MessageTemplate.text).where(
+            MessageTemplate.kind != "message"
+        )
+    )
+    return {name: html if html is not None else (text or "") for name, html, text in rows}
+
+
+class Renderer:
+    """Turns rows into messages; compiles each template once per version and process."""
+
+    def __init__(self, settings: DispatchSettings, secret: str) -> None:
+        self.settings = settings
+        self.secret = secret
+        self.compiled: dict[tuple[int, datetime], CompiledMessage] = {}
+        self.hooks = RenderHooks(unsubscribe_mailto=settings.unsubscribe_mailbox or None)
+
+    def _compiled(self, session: Session, template_ids: set[int]) -> dict[int, CompiledMessage]:
+        templates = session.scalars(
+            select(MessageTemplate).where(MessageTemplate.id.in_(sorted(template_ids)))
+        ).all()
+        library: dict[str, str] | None = None
+        found: dict[int, CompiledMessage] = {}
+        for template in templates:
+            key = (template.id, template.updated_at)
+            if key not in self.compiled:
+                library = library if library is not None else load_library(session)
+                self.compiled[key] = compile_message(source_of(template), library)
+            found[template.id] = self.compiled[key]
+        return found
+
+    def render(
+        self, session: Session, rows: Sequence[Row]
+    ) -> tuple[list[OutboundMessage], list[SendResult]]:
+        """Return the messages to send, and a failed result for each row that cannot render."""
+        messages: list[OutboundMessage] = []
+        failures: list[SendResult] = []
+        compiled: dict[int, CompiledMessage] = {}
+        try:
+            compiled = self._compiled(session, {row.template_id for row in rows})
+        except TemplateError as error:
+            failures = [SendResult(r.delivery_id, "failed", reason=str(error)) for r in rows]
+            return messages, failures
+        sender = {
+            "name": self.settings.sender_name,
+            "email": None,
+            "postal_address": self.settings.sender_postal_address,
+        }
+        for row in rows:
+            template = compiled.get(row.template_id)
+            if template is None:
+                failures.append(SendResult(row.delivery_id, "failed", reason="template deleted"))
+                continue
+            links = message_links(self.settings.public_url, self.secret, row.delivery_id)
+            context = build_context(
+                row.contact, traits=row.traits, campaign=row.campaign, sender=sender, links=links
+            )
+            try:
+                rendered = template.render(context, self.hooks)
+            except TemplateError as error:
+                failures.append(SendResult(row.delivery_id, "failed", reason=str(error)))
+                continue
+            messages.append(
+                OutboundMessage(
+                    delivery_id=row.delivery_id,
+                    channel=row.channel,  # type: ignore[arg-type]
+                    to=row.address,
+                    text=rendered.text,
+                    subject=(row.subject_prefix + rendered.subject) if rendered.subject else None,
+                    html=rendered.html or None,
+                    headers=dict(rendered.headers),
+                    categories=(str(row.campaign["code"]), str(row.campaign["type"])),
+                    campaign_code=str(row.campaign["code"]),
+                    to_name=_full_name(row.contact),
+                )
+            )
+        return messages, failures
+
+
+def _full_name(contact: Mapping[str, Any]) -> str | None:
+    name = " ".join(p for p in (contact.get("first_name"), contact.get("last_name")) if p)
+    return name or None

@@ -1,0 +1,212 @@
+"""Drive campaign runs: start due runs, prepare their ledger rows, drain them in batches, finish."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from campaign_engine.campaigns.lifecycle import claim_run, materialise_due_runs
+from campaign_engine.db import transaction
+from campaign_engine.dispatch.ledger import Lookup, claim_batch, recover_stale
+from campaign_engine.dispatch.prepare import load_plan, prepare_batch, start_run
+from campaign_engine.dispatch.sender import Sender
+from campaign_engine.dispatch.settings import DispatchSettings
+from campaign_engine.models import Campaign, CampaignRun, Delivery, PolicyDecision
+from campaign_engine.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+WAIT_HORIZON = timedelta(seconds=60)  # a retry due this soon is waited for; later ones next tick
+
+Submit = Callable[[list[int]], Counter[str]]
+
+
+@dataclass
+class Runner:
+    """Advances runs; `submit` sends one claimed batch (in process or as a Celery task)."""
+
+    sessions: sessionmaker[Session]
+    settings: DispatchSettings
+    sender: Sender
+    lookups: Mapping[str, Lookup] = field(default_factory=dict)
+    submit: Submit | None = None
+    clock: Callable[[], datetime] = utcnow
+    sleep: Callable[[float], None] = time.sleep
+
+    def tick(self) -> int:
+        """Start due runs and advance every run that needs work; return how many were advanced."""
+        with transaction(self.sessions) as session:
+            materialise_due_runs(session, self.clock())
+        advanced = 0
+        while True:
+            with transaction(self.sessions) as session:
+                run = claim_run(session, self.clock(), self.settings.lease)
+                run_id = run.id if run else None
+            if run_id is None:
+                return advanced
+            self.advance(run_id)
+            advanced += 1
+
+    def advance(self, run_id: int) -> str:
+        """Prepare and drain one run as far as it goes now; return its state afterwards."""
+        while self._prepare_step(run_id):
+            pass
+        self._drain(run_id)
+        with transaction(self.sessions) as session:
+            return finish_if_done(session, run_id, self.clock())
+
+    def _prepare_step(self, run_id: int) -> bool:
+        with transaction(self.sessions) as session:
+            run = session.get(CampaignRun, run_id)
+            if run is None or run.status not in ("due", "preparing"):
+                return False
+            now = self.clock()
+            campaign = session.get(Campaign, run.campaign_id)
+            assert campaign is not None
+            if run.status == "due":
+                start_run(session, run, campaign, now)
+            tally = prepare_batch(
+                session, run, load_plan(session, campaign), self.settings.rules, now
+            )
+            run.claimed_at = now  # still working on it
+            if tally.contacts == 0:
+                run.status = "sending"
+                run.prepared_at = now
+                return False
+            return True
+
+    def _drain(self, run_id: int) -> None:
+        after = 0
+        pool = ThreadPoolExecutor(max_workers=max(self.settings.parallel_batches, 1))
+        try:
+            while True:
+                batches = self._claim(run_id, after)
+                if batches is None:
+                    return
+                if batches:
+                    after = batches[-1][-1]
+                    send = self.submit or self.sender.send
+                    list(pool.map(send, batches))
+                    continue
+                if after:  # start over from the lowest id: retries may have come due
+                    after = 0
+                    continue
+                wait = self._next_due(run_id)
+                if wait is None or wait > WAIT_HORIZON:
+                    return
+                self.sleep(max(wait.total_seconds(), 0.05))
+        finally:
+            pool.shutdown(wait=True)
+
+    def _claim(self, run_id: int, after: int) -> list[list[int]] | None:
+        """Claim the next batches; None when the run is no longer sending."""
+        with transaction(self.sessions) as session:
+            run = session.get(CampaignRun, run_id)
+            if run is None or run.status != "sending":
+                return None
+            now = self.clock()
+            recover_stale(session, now, self.lookups, self.settings.lease, run_id)
+            batches = []
+            for _ in range(max(self.settings.parallel_batches, 1)):
+                ids = claim_batch(session, run_id, self.settings.send_batch, now, after)
+                if not ids:
+                    break
+                batches.append(ids)
+                after = ids[-1]
+            run.claimed_at = now
+            return batches
+
+    def _next_due(self, run_id: int) -> timedelta | None:
+        with transaction(self.sessions) as session:
+            earliest = session.scalar(
+                select(func.min(Delivery.not_before)).where(
+                    Delivery.run_id == run_id, Delivery.status.in_(("queued", "sending"))
+                )
+            )
+            if earliest is None:
+                return None
+            pending = session.scalar(
+                select(func.count()).where(Delivery.run_id == run_id, Delivery.status == "sending")
+            )
+        if pending:  # another sender's batch, or one to recover when its lease ends
+            return timedelta(seconds=1)
+        return earliest - self.clock()
+
+
+def finish_if_done(session: Session, run_id: int, now: datetime) -> str:
+    """Complete a sending run with nothing left to send; complete its campaign when it is over."""
+    run = session.get(CampaignRun, run_id)
+    assert run is not None
+    if run.status != "sending":
+        return run.status
+    left = session.scalar(
+        select(func.count()).where(
+            Delivery.run_id == run_id, Delivery.status.in_(("queued", "sending"))
+        )
+    )
+    if left:
+        return run.status
+    run.status = "completed"
+    run.finished_at = now
+    campaign = session.get(Campaign, run.campaign_id)
+    assert campaign is not None
+    active = session.scalar(
+        select(func.count()).where(
+            CampaignRun.campaign_id == campaign.id,
+            CampaignRun.status.in_(("due", "preparing", "sending", "paused")),
+            CampaignRun.id != run_id,
+        )
+    )
+    waiting_for_winner = bool(campaign.ab_test_hours) and campaign.winner_variant is None
+    if (
+        campaign.status == "running"
+        and not active
+        and campaign.next_run_at is None
+        and not waiting_for_winner
+        and run.kind != "test"
+    ):
+        campaign.status = "completed"
+        campaign.ended_at = now
+    session.flush()
+    return run.status
+
+
+def describe_progress(session: Session, campaign_id: int) -> dict[str, Any]:
+    """Return a campaign's live progress: deliveries by state and skips by reason."""
+    deliveries = dict(
+        session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.campaign_id == campaign_id)
+            .group_by(Delivery.status)
+        ).all()
+    )
+    retrying = session.scalar(
+        select(func.count()).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == "queued", Delivery.attempts > 0
+        )
+    )
+    skipped = dict(
+        session.execute(
+            select(PolicyDecision.reason, func.count())
+            .where(PolicyDecision.campaign_id == campaign_id)
+            .group_by(PolicyDecision.reason)
+        ).all()
+    )
+    return {
+        "queued": deliveries.get("queued", 0),
+        "sending": deliveries.get("sending", 0),
+        "sent": deliveries.get("accepted", 0),
+        "failed": deliveries.get("failed", 0),
+        "cancelled": deliveries.get("cancelled", 0),
+        "retrying": retrying or 0,
+        "skipped": skipped,
+    }

@@ -1,0 +1,1 @@
+"""Fake provider servers (SendGrid, Twilio, social webhook, SMTP) for tests, the CLI, benchmarks."""
