@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from admin import auth, pages, segments
+from admin import auth, campaign_wizard, campaigns, pages, segments, template_editor
 from admin.display import format_money, format_value, format_when
 from admin.sections import sections_for
 from admin.security import csrf_field, current_user, guard_admin
@@ -26,6 +26,9 @@ def init_app(app: Flask) -> None:
     auth.register(blueprint)
     pages.register(blueprint)
     segments.register(blueprint)
+    campaigns.register(blueprint)
+    campaign_wizard.register(blueprint)
+    template_editor.register(blueprint)
     blueprint.register_error_handler(DomainError, render_domain_error)
     blueprint.context_processor(template_context)
     app.register_blueprint(blueprint)

@@ -7,9 +7,8 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from admin.pages import MAX_ID
 from campaign_engine.errors import DomainError, InvalidInput, Problem
-
-MAX_ID = 2**63 - 1  # ids are BIGINT
 
 
 def json_error(error: DomainError) -> ResponseReturnValue:

@@ -34,7 +34,6 @@ SECTIONS: tuple[Section, ...] = (
         "campaigns",
         "Campaigns",
         EVERYONE,
-        ready=False,
         summary="Plan, schedule and compare campaigns over email, SMS and social.",
     ),
     Section(
@@ -48,7 +47,6 @@ SECTIONS: tuple[Section, ...] = (
         "templates",
         "Templates",
         (ADMIN, MARKETER),
-        ready=False,
         summary="Write and preview email, SMS and social message templates.",
     ),
     Section(

@@ -12,6 +12,7 @@ from typing import IO, Any
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from admin.json_replies import json_error
 from admin.pages import MAX_ID
 from admin.sections import ADMIN, MARKETER, roles_for
 from admin.security import current_user, role_required
@@ -138,7 +139,7 @@ def preview() -> ResponseReturnValue:
         with transaction(current_runtime().sessions) as session:
             result = preview_segment(session, definition, now=datetime.now(UTC))
     except DomainError as error:
-        return _json_error(error)
+        return json_error(error)
     return jsonify(
         count=result.count,
         seconds=result.seconds,
@@ -347,17 +348,6 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
             yield chunk
     finally:
         spool.close()
-
-
-def _json_error(error: DomainError) -> ResponseReturnValue:
-    body = {
-        "error": {
-            "code": error.code,
-            "message": error.message,
-            "problems": [p.as_dict() for p in error.problems],
-        }
-    }
-    return jsonify(body), error.status
 
 
 def _can_edit() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from datetime import date
@@ -200,8 +201,8 @@ def demo(
 ) -> None:
     """Migrate, seed a demo store once, print an admin login, serve all in one process."""
     from campaign_engine.accounts import reset_or_create_user
-    from campaign_engine.demo import demo_is_seeded, seed_demo
     from campaign_engine.campaigns.examples import save_example_campaigns
+    from campaign_engine.demo import demo_is_seeded, seed_demo
     from campaign_engine.segments.examples import save_examples
     from campaign_engine.traits.refresh import refresh_traits
 
@@ -262,8 +263,13 @@ def scheduler(inv: Invocation) -> None:
 
 @main.command()
 @click.option("--concurrency", type=int, default=2, show_default=True)
+@click.option(
+    "--hostname",
+    default=None,
+    help="Celery node name; default worker-<pid>@<host>, so several can run on one machine.",
+)
 @pass_invocation
-def worker(inv: Invocation, concurrency: int) -> None:
+def worker(inv: Invocation, concurrency: int, hostname: str | None) -> None:
     """Run a Celery worker for sending and scoring batches (needs CE_BROKER_URL)."""
     from campaign_engine.tasks import make_celery
 
@@ -273,7 +279,12 @@ def worker(inv: Invocation, concurrency: int) -> None:
             "CE_BROKER_URL is not set: without a broker, batches run inside `serve` and `demo`"
         )
     make_celery(rt.settings).worker_main(
-        ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            f"--hostname={hostname or f'worker-{os.getpid()}@%h'}",
+        ]
     )
 
 

@@ -101,6 +101,7 @@ def _channel_settings(env: Mapping[str, str]) -> ChannelSettings:
         email_from_name=env.get("CE_EMAIL_FROM_NAME", ""),
         sendgrid_api_key=env.get("CE_SENDGRID_API_KEY", ""),
         sendgrid_host=env.get("CE_SENDGRID_HOST") or ChannelSettings.sendgrid_host,
+        sendgrid_batch=_int(env, "CE_SENDGRID_BATCH", ChannelSettings.sendgrid_batch),
         smtp_host=env.get("CE_SMTP_HOST") or ChannelSettings.smtp_host,
         smtp_port=_int(env, "CE_SMTP_PORT", ChannelSettings.smtp_port),
         smtp_username=env.get("CE_SMTP_USERNAME", ""),
@@ -153,6 +154,8 @@ def _require_provider_settings(c: ChannelSettings) -> None:
         raise ConfigError("CE_PROVIDER_TIMEOUT must be more than zero")
     if c.twilio_concurrency < 1:
         raise ConfigError("CE_TWILIO_CONCURRENCY must be at least 1")
+    if not 1 <= c.sendgrid_batch <= 1000:
+        raise ConfigError("CE_SENDGRID_BATCH must be from 1 to 1000")
 
 
 def _clock(environ: Mapping[str, str], name: str, default: time) -> time:

@@ -126,9 +126,7 @@ def campaign_page(session: Session, campaign_id: int) -> dict[str, Any]:
     segments = {
         row.id: {"id": row.id, "name": row.name, "last_count": row.last_count}
         for row in session.execute(
-            select(Segment.id, Segment.name, Segment.last_count).where(
-                Segment.id.in_(segment_ids)
-            )
+            select(Segment.id, Segment.name, Segment.last_count).where(Segment.id.in_(segment_ids))
         )
     }
     template_ids = [m["template_id"] for v in spec["variants"] for m in v["messages"]]

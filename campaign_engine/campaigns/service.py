@@ -101,6 +101,9 @@ def save_campaign(
         campaign = get_campaign(session, campaign_id)
         if campaign.status not in EDITABLE:
             raise Conflict(f"a {campaign.status} campaign cannot be edited")
+        if campaign.status == "scheduled":  # a changed plan is scheduled again on purpose
+            campaign.status = "draft"
+            campaign.next_run_at = None
         session.execute(delete(CampaignSegment).where(CampaignSegment.campaign_id == campaign.id))
         session.execute(delete(CampaignVariant).where(CampaignVariant.campaign_id == campaign.id))
     campaign.code = code

@@ -28,6 +28,7 @@ def _email(c: ChannelSettings) -> Channel:
                 host=c.sendgrid_host,
                 timeout=c.provider_timeout,
                 cost_per_message=c.cost_email,
+                max_batch=c.sendgrid_batch,
             )
         case "smtp":
             from campaign_engine.channels.smtp_email import SmtpEmail

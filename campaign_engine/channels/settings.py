@@ -27,6 +27,7 @@ class ChannelSettings:
     email_from_name: str = ""
     sendgrid_api_key: str = ""
     sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_batch: int = 1000
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str = ""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from campaign_engine.channels.base import SendResult
@@ -96,18 +96,7 @@ def record_results(
         outcomes["retry" if state == "queued" else state] += 1
     sending = (TABLE.c.id == bindparam("b_id")) & (TABLE.c.status == "sending")
     if rows["accepted"]:
-        session.connection().execute(
-            update(TABLE)
-            .where(sending)
-            .values(
-                status="accepted",
-                sent_at=now,
-                provider_id=bindparam("provider_id"),
-                cost=bindparam("cost"),
-                error=None,
-            ),
-            rows["accepted"],
-        )
+        _mark_accepted(session, rows["accepted"], now, sending)
     if rows["queued"]:
         session.connection().execute(
             update(TABLE)
@@ -121,6 +110,44 @@ def record_results(
             rows["failed"],
         )
     return outcomes
+
+
+ACCEPT_MANY = text(
+    "UPDATE deliveries SET status = 'accepted', sent_at = :now, provider_id = v.provider_id,"
+    " cost = v.cost, error = NULL"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:providers AS text[]), CAST(:costs AS numeric[]))"
+    " AS v(id, provider_id, cost)"
+    " WHERE deliveries.id = v.id AND deliveries.status = 'sending'"
+)
+
+
+def _mark_accepted(
+    session: Session, rows: list[dict[str, Any]], now: datetime, sending: Any
+) -> None:
+    """Mark accepted rows: one statement over arrays on PostgreSQL, executemany elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            ACCEPT_MANY,
+            {
+                "now": now,
+                "ids": [r["b_id"] for r in rows],
+                "providers": [r["provider_id"] for r in rows],
+                "costs": [r["cost"] for r in rows],
+            },
+        )
+        return
+    session.connection().execute(
+        update(TABLE)
+        .where(sending)
+        .values(
+            status="accepted",
+            sent_at=now,
+            provider_id=bindparam("provider_id"),
+            cost=bindparam("cost"),
+            error=None,
+        ),
+        rows,
+    )
 
 
 Lookup = Callable[[Sequence[int]], Mapping[int, str]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -25,9 +26,10 @@ from campaign_engine.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
+PREPARE_POLL = 0.1  # seconds a sender waits for the next prepared batch
 WAIT_HORIZON = timedelta(seconds=60)  # a retry due this soon is waited for; later ones next tick
 
-Submit = Callable[[list[int]], Counter[str]]
+Submit = Callable[[list[int], datetime], Counter[str]]  # (claimed ids, their claim time)
 
 
 @dataclass
@@ -57,12 +59,33 @@ class Runner:
             advanced += 1
 
     def advance(self, run_id: int) -> str:
-        """Prepare and drain one run as far as it goes now; return its state afterwards."""
-        while self._prepare_step(run_id):
-            pass
-        self._drain(run_id)
+        """Prepare and drain one run as far as it goes now; return its state afterwards.
+
+        Sending starts as soon as the first batch is prepared: preparing goes on in a thread.
+        """
+        failure: list[BaseException] = []
+
+        def prepare() -> None:
+            try:
+                self.prepare(run_id)
+            except BaseException as error:  # re-raised below, in the caller's thread
+                failure.append(error)
+
+        preparing = threading.Thread(target=prepare, name=f"prepare-run-{run_id}")
+        preparing.start()
+        try:
+            self.drain(run_id, preparing)
+        finally:
+            preparing.join()
+        if failure:
+            raise failure[0]
         with transaction(self.sessions) as session:
             return finish_if_done(session, run_id, self.clock())
+
+    def prepare(self, run_id: int) -> None:
+        """Decide every member of a run (one committed transaction per batch)."""
+        while self._prepare_step(run_id):
+            pass
 
     def _prepare_step(self, run_id: int) -> bool:
         with transaction(self.sessions) as session:
@@ -84,21 +107,29 @@ class Runner:
                 return False
             return True
 
-    def _drain(self, run_id: int) -> None:
+    def drain(self, run_id: int, preparing: threading.Thread | None = None) -> None:
+        """Send a run's due deliveries in claimed batches; wait briefly for retries coming due.
+
+        While `preparing` is alive, more deliveries are on their way: wait for them.
+        """
         after = 0
         pool = ThreadPoolExecutor(max_workers=max(self.settings.parallel_batches, 1))
         try:
             while True:
-                batches = self._claim(run_id, after)
-                if batches is None:
+                claimed = self._claim(run_id, after)
+                if claimed is None:
                     return
+                batches, claimed_at = claimed
                 if batches:
                     after = batches[-1][-1]
                     send = self.submit or self.sender.send
-                    list(pool.map(send, batches))
+                    list(pool.map(send, batches, [claimed_at] * len(batches)))
                     continue
                 if after:  # start over from the lowest id: retries may have come due
                     after = 0
+                    continue
+                if preparing is not None and preparing.is_alive():
+                    preparing.join(timeout=PREPARE_POLL)
                     continue
                 wait = self._next_due(run_id)
                 if wait is None or wait > WAIT_HORIZON:
@@ -107,11 +138,11 @@ class Runner:
         finally:
             pool.shutdown(wait=True)
 
-    def _claim(self, run_id: int, after: int) -> list[list[int]] | None:
-        """Claim the next batches; None when the run is no longer sending."""
+    def _claim(self, run_id: int, after: int) -> tuple[list[list[int]], datetime] | None:
+        """Claim the next batches (and say when); None when the run is no longer sending."""
         with transaction(self.sessions) as session:
             run = session.get(CampaignRun, run_id)
-            if run is None or run.status != "sending":
+            if run is None or run.status not in ("due", "preparing", "sending"):
                 return None
             now = self.clock()
             recover_stale(session, now, self.lookups, self.settings.lease, run_id)
@@ -123,7 +154,7 @@ class Runner:
                 batches.append(ids)
                 after = ids[-1]
             run.claimed_at = now
-            return batches
+            return batches, now
 
     def _next_due(self, run_id: int) -> timedelta | None:
         with transaction(self.sessions) as session:
@@ -182,16 +213,24 @@ def finish_if_done(session: Session, run_id: int, now: datetime) -> str:
 
 def describe_progress(session: Session, campaign_id: int) -> dict[str, Any]:
     """Return a campaign's live progress: deliveries by state and skips by reason."""
+    real = Delivery.run_id.in_(
+        select(CampaignRun.id).where(
+            CampaignRun.campaign_id == campaign_id, CampaignRun.kind != "test"
+        )
+    )  # seed sends are not the campaign's progress
     deliveries = dict(
         session.execute(
             select(Delivery.status, func.count())
-            .where(Delivery.campaign_id == campaign_id)
+            .where(Delivery.campaign_id == campaign_id, real)
             .group_by(Delivery.status)
         ).all()
     )
     retrying = session.scalar(
         select(func.count()).where(
-            Delivery.campaign_id == campaign_id, Delivery.status == "queued", Delivery.attempts > 0
+            Delivery.campaign_id == campaign_id,
+            real,
+            Delivery.status == "queued",
+            Delivery.attempts > 0,
         )
     )
     skipped = dict(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_engine.bulk import write_rows
@@ -51,11 +51,15 @@ class Sender:
         self.paces = {name: Pace(rate) for name, rate in (paces or {}).items()}
         self.clock = clock
 
-    def send(self, delivery_ids: Sequence[int]) -> Counter[str]:
-        """Send the claimed deliveries `delivery_ids`; return how many ended in each outcome."""
+    def send(self, delivery_ids: Sequence[int], claimed_at: datetime | None = None) -> Counter[str]:
+        """Send the claimed deliveries `delivery_ids`; return how many ended in each outcome.
+
+        With `claimed_at`, only rows still held by that claim are sent: a batch whose lease ran
+        out and was claimed again elsewhere (a redelivered task, say) sends nothing.
+        """
         outcomes: Counter[str] = Counter()
         with transaction(self.sessions) as session:
-            rows = self._load(session, delivery_ids, outcomes)
+            rows = self._load(session, delivery_ids, claimed_at, outcomes)
             rows = self._recheck(session, rows, outcomes)
             messages, failures = self.renderer.render(session, rows)
         results = list(failures)
@@ -86,7 +90,13 @@ class Sender:
                 )
         return outcomes
 
-    def _load(self, session: Session, ids: Sequence[int], outcomes: Counter[str]) -> list[Row]:
+    def _load(
+        self,
+        session: Session,
+        ids: Sequence[int],
+        claimed_at: datetime | None,
+        outcomes: Counter[str],
+    ) -> list[Row]:
         """Read the claimed rows; put back those whose run was paused or cancelled meanwhile."""
         columns = [getattr(Contact, name) for name in CONTACT_FIELDS]
         traits = [getattr(ContactTraits, name) for name in TRAIT_FIELDS]
@@ -114,6 +124,7 @@ class Sender:
             .join(Campaign, Campaign.id == Delivery.campaign_id)
             .outerjoin(ContactTraits, ContactTraits.contact_id == Delivery.contact_id)
             .where(Delivery.id.in_(list(ids)), Delivery.status == "sending")
+            .where(true() if claimed_at is None else Delivery.claimed_at == claimed_at)
             .order_by(Delivery.id)
         ).all()
         stopped: dict[str, list[int]] = defaultdict(list)

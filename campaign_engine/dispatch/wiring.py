@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 
 from campaign_engine.channels.base import Channel
@@ -66,8 +67,9 @@ def build_runner(runtime: Runtime, channels: Mapping[str, Channel] | None = None
     if runtime.settings.broker_url:
         executor = CeleryExecutor(make_celery(runtime.settings))
 
-        def submit(ids: list[int]) -> Counter[str]:
-            return Counter(executor.submit("ce.send_batch", ids).get(timeout=TASK_TIMEOUT))
+        def submit(ids: list[int], claimed_at: datetime) -> Counter[str]:
+            task = executor.submit("ce.send_batch", ids, claimed_at.isoformat())
+            return Counter(task.get(timeout=TASK_TIMEOUT))
 
         runner.submit = submit
     return runner
@@ -80,6 +82,7 @@ def _process_sender() -> Sender:
 
 
 @task("ce.send_batch")
-def send_batch(delivery_ids: list[int]) -> dict[str, int]:
-    """Send one claimed batch on a worker; the ledger makes a repeated task harmless."""
-    return dict(_process_sender().send(delivery_ids))
+def send_batch(delivery_ids: list[int], claimed_at: str | None = None) -> dict[str, int]:
+    """Send one claimed batch on a worker; the claim time makes a repeated task harmless."""
+    claim = datetime.fromisoformat(claimed_at) if claimed_at else None
+    return dict(_process_sender().send(delivery_ids, claim))

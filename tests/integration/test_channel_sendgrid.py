@@ -123,13 +123,23 @@ def test_the_fake_rejects_more_than_1000_personalizations(fake_sendgrid: FakeSen
     assert "at most 1000" in (results[0].reason or "")
 
 
-def test_a_lost_reply_is_recorded_by_the_fake_but_retried_by_the_channel(
+def test_a_lost_reply_is_looked_up_and_accepted_instead_of_retried(
     fake_sendgrid: FakeSendGrid,
 ) -> None:
     fake_sendgrid.set_faults(FaultPlan(rate_lost_reply=1.0))
     results = make_channel(fake_sendgrid).send([email_message(1)])
-    assert results[0].outcome == "retry"
     assert [r["delivery_id"] for r in fake_sendgrid.received()] == ["1"]
+    assert results[0].outcome == "accepted"  # retrying would have sent it twice
+    assert results[0].provider_id == fake_sendgrid.received()[0]["message_id"]
+
+
+def test_a_lost_reply_is_retried_when_email_activity_cannot_say(
+    fake_sendgrid: FakeSendGrid,
+) -> None:
+    fake_sendgrid.set_faults(FaultPlan(rate_lost_reply=1.0))
+    fake_sendgrid.activity_status = 403
+    results = make_channel(fake_sendgrid).send([email_message(1)])
+    assert results[0].outcome == "retry"
 
 
 def test_cost_is_the_configured_price_per_email(fake_sendgrid: FakeSendGrid) -> None:
