@@ -22,7 +22,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from campaign_engine.errors import Conflict, InvalidInput, NotFound, Problem
-from campaign_engine.models import CHANNELS, CONSENT_STATES, Contact, Product, Segment
+from campaign_engine.models import (
+    CHANNELS,
+    CONSENT_STATES,
+    Campaign,
+    CampaignSegment,
+    Contact,
+    Product,
+    Segment,
+)
 from campaign_engine.models.types import utcnow
 from campaign_engine.segments.compiler import Context, compile_definition, condition
 from campaign_engine.segments.definition import (
@@ -193,8 +201,16 @@ def update_segment(
 
 
 def delete_segment(session: Session, segment_id: int) -> None:
-    """Delete a segment unless another segment refers to it."""
+    """Delete a segment unless another segment or a campaign refers to it."""
     segment = get_segment(session, segment_id)
+    campaign = session.scalar(
+        select(Campaign.name)
+        .join(CampaignSegment, CampaignSegment.campaign_id == Campaign.id)
+        .where(CampaignSegment.segment_id == segment_id)
+        .limit(1)
+    )
+    if campaign is not None:
+        raise Conflict(f"campaign {campaign!r} targets this segment; change it first")
     for other in session.scalars(select(Segment).where(Segment.id != segment_id)):
         refs = referenced_segments(parse_definition(other.definition))
         if any(ref == segment_id for _, ref in refs):
