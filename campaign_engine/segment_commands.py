@@ -110,3 +110,40 @@ def traits_refresh(inv: Invocation, as_of: datetime | None, quiet: bool) -> None
     ):
         summary = refresh_traits(session, day, progress=stage_progress(bar, "writing"))
     click.echo(f"traits: {summary}")
+
+
+@segment.command("audience")
+@click.argument("segment_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write a CSV file.")
+@click.option("--sync", "sync_name", help="Send to the social webhook as this audience.")
+@click.option("--add", is_flag=True, help="With --sync: add to the audience, not replace it.")
+@pass_invocation
+def segment_audience(
+    inv: Invocation, segment_id: int, out: Path | None, sync_name: str | None, add: bool
+) -> None:
+    """Export a segment as a custom audience: members opted in to social, SHA-256 hashed."""
+    from campaign_engine.audiences import export_segment_audience, sync_segment_audience
+
+    if (out is None) == (sync_name is None):
+        raise click.UsageError("give --out FILE or --sync NAME")
+    runtime = inv.migrated_runtime
+    with transaction(runtime.sessions) as session:
+        if out is not None:
+            count = export_segment_audience(session, segment_id, out, datetime.now(UTC))
+            click.echo(f"{count:,} members written to {out}")
+            return
+        assert sync_name is not None
+        result = sync_segment_audience(
+            session,
+            segment_id,
+            sync_name,
+            runtime.settings.channels,
+            datetime.now(UTC),
+            "add" if add else "replace",
+        )
+    click.echo(
+        f"{result.members:,} members in {result.chunks_sent}/{result.chunks} chunks: "
+        f"{result.outcome}{f' ({result.reason})' if result.reason else ''}"
+    )
+    if result.outcome != "accepted":
+        raise SystemExit(1)
