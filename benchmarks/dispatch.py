@@ -10,7 +10,8 @@ dispatch's own. The fake SendGrid runs in another process and counts every deliv
 
 Also measured in the same run: the naive baseline (one request per message, no batching) on a
 slice of 20k, 20k over SMTP to an aiosmtpd sink (one connection sends about 200 messages a second,
-so 100k would take eight minutes), and a 100k slice on one and on two Celery workers. Quiet hours are off (every contact would otherwise wait for their morning).
+so 100k would take eight minutes), and a 100k slice on one and on two Celery workers. Quiet
+hours are off (every contact would otherwise wait for their morning).
 Targets: 1M handed to the provider in at most 300 s (stretch 120 s), at most 500 MB.
 """
 
