@@ -29,7 +29,7 @@ from campaign_engine.models import (
 from campaign_engine.segments.sql import BUCKETS, bucket_expr
 from campaign_engine.segments.target_lists import snapshot_definition
 
-BATCH = 5000
+BATCH = 20_000
 EXAMPLES = 50
 MEMBER_ID = TargetListMember.__table__.c.contact_id
 
@@ -300,7 +300,8 @@ def prepare_batch(
                     | {"address": person.address(channel) or ""}
                 )
         if write:
-            write_rows(session, Delivery, deliveries, conflict=["key"])
+            # Keys name this run, so they are new: COPY straight in (ON CONFLICT if a racer won).
+            write_rows(session, Delivery, deliveries, conflict=["key"], all_new=True)
     if write:
         write_rows(session, PolicyDecision, decisions, all_new=True)
         run.prepared_through = members[-1][0]
