@@ -9,11 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaign_engine.dispatch.rendering import CONTACT_FIELDS, TRAIT_FIELDS, load_library
+from campaign_engine.dispatch.rendering import (
+    CONTACT_FIELDS,
+    TRAIT_FIELDS,
+    load_library,
+    message_context,
+)
 from campaign_engine.dispatch.settings import DispatchSettings
 from campaign_engine.errors import Conflict, InvalidInput, NotFound, Problem
 from campaign_engine.ingest.batch import problems_of
-from campaign_engine.links import message_links
 from campaign_engine.models import (
     CampaignMessage,
     Contact,
@@ -26,7 +30,6 @@ from templates import (
     MessageSource,
     RenderedMessage,
     TemplateError,
-    build_context,
     compile_message,
     sample_context,
     starter_library,
@@ -188,14 +191,8 @@ def contact_context(
     fields = {name: getattr(contact, name) for name in CONTACT_FIELDS} | {"id": contact.id}
     row = session.get(ContactTraits, contact_id)
     traits = {name: getattr(row, name) for name in TRAIT_FIELDS} if row else None
-    sender = {"name": settings.sender_name, "postal_address": settings.sender_postal_address}
-    return build_context(
-        fields,
-        traits=traits,
-        campaign={"name": "Preview", "code": "PREVIEW", "type": "newsletter"},
-        sender=sender,
-        links=message_links(settings.public_url, secret, 0),
-    )
+    preview = {"name": "Preview", "code": "PREVIEW", "type": "newsletter"}
+    return message_context(fields, traits, preview, settings, secret, 0)
 
 
 def preview_template(

@@ -82,6 +82,20 @@ def load_library(session: Session) -> dict[str, str]:
     return {name: html if html is not None else (text or "") for name, html, text in rows}
 
 
+def message_context(
+    contact: Mapping[str, Any],
+    traits: Mapping[str, Any] | None,
+    campaign: Mapping[str, Any],
+    settings: DispatchSettings,
+    secret: str,
+    delivery_id: int,
+) -> dict[str, object]:
+    """Return one message's template context: contact, traits, campaign, sender and its links."""
+    sender = {"name": settings.sender_name, "postal_address": settings.sender_postal_address}
+    links = message_links(settings.public_url, secret, delivery_id)
+    return build_context(contact, traits=traits, campaign=campaign, sender=sender, links=links)
+
+
 class Renderer:
     """Turns rows into messages; compiles each template once per version and process."""
 
@@ -117,19 +131,13 @@ class Renderer:
         except TemplateError as error:
             failures = [SendResult(r.delivery_id, "failed", reason=str(error)) for r in rows]
             return messages, failures
-        sender = {
-            "name": self.settings.sender_name,
-            "email": None,
-            "postal_address": self.settings.sender_postal_address,
-        }
         for row in rows:
             template = compiled.get(row.template_id)
             if template is None:
                 failures.append(SendResult(row.delivery_id, "failed", reason="template deleted"))
                 continue
-            links = message_links(self.settings.public_url, self.secret, row.delivery_id)
-            context = build_context(
-                row.contact, traits=row.traits, campaign=row.campaign, sender=sender, links=links
+            context = message_context(
+                row.contact, row.traits, row.campaign, self.settings, self.secret, row.delivery_id
             )
             try:
                 rendered = template.render(context, self.hooks)
