@@ -23,11 +23,21 @@ from campaign_engine.models.events import Event
 from campaign_engine.models.jobs import JobRun
 from campaign_engine.models.orders import Order, OrderLine
 from campaign_engine.models.segments import Segment, TargetList, TargetListMember
+from campaign_engine.models.tracking import (
+    ATTRIBUTION_MODELS,
+    EVENT_KINDS,
+    OrderAttribution,
+    TrackingCursor,
+    TrackingDaily,
+    TrackingEvent,
+)
 from campaign_engine.models.traits import ContactTraits
 
 __all__ = [
+    "ATTRIBUTION_MODELS",
     "CHANNELS",
     "CONSENT_STATES",
+    "EVENT_KINDS",
     "ROLES",
     "SCOPES",
     "ApiKey",
@@ -46,6 +56,7 @@ __all__ = [
     "JobRun",
     "MessageTemplate",
     "Order",
+    "OrderAttribution",
     "OrderLine",
     "PolicyDecision",
     "PolicyLock",
@@ -54,5 +65,8 @@ __all__ = [
     "Suppression",
     "TargetList",
     "TargetListMember",
+    "TrackingCursor",
+    "TrackingDaily",
+    "TrackingEvent",
     "User",
 ]

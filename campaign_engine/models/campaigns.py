@@ -57,6 +57,11 @@ class Campaign(Base):
     ab_test_percent: Mapped[float] = mapped_column(Float, default=100)
     winner_metric: Mapped[str | None] = mapped_column(String(32))
     winner_variant: Mapped[str | None] = mapped_column(String(16))
+    # Attribution windows (days after each kind of touch) and the holdout comparison window.
+    attribution_click_days: Mapped[int] = mapped_column(Integer, default=7)
+    attribution_open_days: Mapped[int] = mapped_column(Integer, default=3)
+    attribution_delivery_days: Mapped[int] = mapped_column(Integer, default=1)
+    outcome_days: Mapped[int] = mapped_column(Integer, default=7)
     created_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -68,8 +68,16 @@ class Delivery(Base):
     provider_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
     cost: Mapped[float] = mapped_column(Money, default=0)
+    # The first time each response was seen (human opens and clicks only), kept from events.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
+        Index("ix_deliveries_campaign_contact", "campaign_id", "contact_id"),
         Index("ix_deliveries_run_status_id", "run_id", "status", "id"),
         Index("ix_deliveries_contact_planned", "contact_id", "planned_at"),
         CheckConstraint(f"status IN {DELIVERY_STATES!r}", name="status"),

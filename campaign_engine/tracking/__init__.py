@@ -1,0 +1,1 @@
+"""Tracking: pixel, click, unsubscribe, provider webhooks, conversions and attribution."""
