@@ -16,6 +16,7 @@ from campaign_engine.channels.settings import (
     ChannelSettings,
 )
 from campaign_engine.dispatch.settings import DispatchSettings
+from campaign_engine.tracking.settings import WRITE_MODES, TrackingSettings
 
 T = TypeVar("T", bound=str)
 
@@ -42,6 +43,7 @@ class Settings:
     testing: bool = False
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -204,6 +206,33 @@ def _dispatch_settings(env: Mapping[str, str]) -> DispatchSettings:
     return dispatch
 
 
+def _tracking_settings(env: Mapping[str, str]) -> TrackingSettings:
+    """Read the CE_TRACKING_* variables and the SendGrid event-webhook key."""
+    base = TrackingSettings()
+    topics = tuple(t.strip() for t in env.get("CE_TOPICS", ",".join(base.topics)).split(","))
+    tracking = TrackingSettings(
+        link_days=_int(env, "CE_TRACKING_LINK_DAYS", base.link_days),
+        machine_open_seconds=_float(env, "CE_TRACKING_MACHINE_OPEN_SECONDS", 2.0),
+        machine_click_seconds=_float(env, "CE_TRACKING_MACHINE_CLICK_SECONDS", 5.0),
+        count_machine_events=_bool(env, "CE_TRACKING_COUNT_MACHINE", False),
+        sendgrid_webhook_key=env.get("CE_SENDGRID_WEBHOOK_KEY", ""),
+        webhook_max_age_seconds=_int(env, "CE_WEBHOOK_MAX_AGE_SECONDS", 600),
+        retention_days=_int(env, "CE_TRACKING_RETENTION_DAYS", base.retention_days),
+        writes=_choice(env, "CE_TRACKING_WRITES", WRITE_MODES, "direct"),
+        flush_ms=_int(env, "CE_TRACKING_FLUSH_MS", base.flush_ms),
+        topics=tuple(t for t in topics if t),
+    )
+    for name, value in (
+        ("CE_TRACKING_LINK_DAYS", tracking.link_days),
+        ("CE_TRACKING_RETENTION_DAYS", tracking.retention_days),
+        ("CE_TRACKING_FLUSH_MS", tracking.flush_ms),
+        ("CE_WEBHOOK_MAX_AGE_SECONDS", tracking.webhook_max_age_seconds),
+    ):
+        if value < 1:
+            raise ConfigError(f"{name} must be 1 or more, got {value}")
+    return tracking
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from CE_* variables; the only place that reads the environment."""
     env = os.environ if environ is None else environ
@@ -222,4 +251,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_cookie_secure=_bool(env, "CE_SESSION_COOKIE_SECURE", False),
         channels=_channel_settings(env),
         dispatch=_dispatch_settings(env),
+        tracking=_tracking_settings(env),
     )
