@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
@@ -13,12 +14,14 @@ from campaign_engine.models import (
     CampaignMember,
     CampaignRun,
     Delivery,
+    OrderAttribution,
     TargetList,
     TargetListMember,
 )
 
-# metric name → (session, campaign id, variant) → value, higher is better. Engagement and
-# revenue metrics come from tracking; until it records them they fall back to `accepted_rate`.
+# metric name → (session, campaign id, variant) → value, higher is better. Engagement counts
+# people (first human open or click, kept on each delivery by tracking), over messages sent;
+# conversions and revenue are last-touch attributed orders.
 Metric = Callable[[Session, int, str], float | None]
 
 
@@ -32,7 +35,70 @@ def accepted_rate(session: Session, campaign_id: int, variant: str) -> float | N
     return accepted / total if total else None
 
 
-METRICS: dict[str, Metric] = {"accepted_rate": accepted_rate}
+def _sent(session: Session, campaign_id: int, variant: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.variant == variant,
+                Delivery.status == "accepted",
+            )
+        )
+        or 0
+    )
+
+
+def _engaged_rate(column: Any) -> Metric:
+    def rate(session: Session, campaign_id: int, variant: str) -> float | None:
+        sent = _sent(session, campaign_id, variant)
+        engaged = session.scalar(
+            select(func.count()).where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.variant == variant,
+                Delivery.status == "accepted",
+                column.is_not(None),
+            )
+        )
+        return (engaged or 0) / sent if sent else None
+
+    return rate
+
+
+def _attributed(session: Session, campaign_id: int, variant: str) -> tuple[int, float]:
+    buyers, revenue = session.execute(
+        select(
+            func.count(OrderAttribution.contact_id.distinct()),
+            func.coalesce(func.sum(OrderAttribution.revenue), 0),
+        )
+        .join(Delivery, Delivery.id == OrderAttribution.delivery_id)
+        .where(
+            OrderAttribution.campaign_id == campaign_id,
+            OrderAttribution.model == "last_touch",
+            Delivery.variant == variant,
+        )
+    ).one()
+    return int(buyers), float(revenue)
+
+
+def conversion_rate(session: Session, campaign_id: int, variant: str) -> float | None:
+    """Return the share of a variant's recipients with a last-touch attributed order."""
+    sent = _sent(session, campaign_id, variant)
+    return _attributed(session, campaign_id, variant)[0] / sent if sent else None
+
+
+def revenue_per_recipient(session: Session, campaign_id: int, variant: str) -> float | None:
+    """Return a variant's last-touch attributed revenue per message sent."""
+    sent = _sent(session, campaign_id, variant)
+    return _attributed(session, campaign_id, variant)[1] / sent if sent else None
+
+
+METRICS: dict[str, Metric] = {
+    "accepted_rate": accepted_rate,
+    "open_rate": _engaged_rate(Delivery.opened_at),
+    "click_rate": _engaged_rate(Delivery.clicked_at),
+    "conversion_rate": conversion_rate,
+    "revenue": revenue_per_recipient,
+}
 
 
 def pick_winner(session: Session, campaign: Campaign) -> tuple[str, str, dict[str, float | None]]:
