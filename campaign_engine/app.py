@@ -19,6 +19,8 @@ from campaign_engine.db import transaction
 from campaign_engine.errors import DomainError
 from campaign_engine.observability import WebMetrics, install_request_logging
 from campaign_engine.runtime import Runtime, build_runtime
+from campaign_engine.tracking.web import tracking
+from campaign_engine.tracking.webhooks import tracking_webhooks
 from campaign_engine.web import EXTENSION, current_runtime
 
 WEB_PLUGINS = "campaign_engine.web"
@@ -48,7 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__)
     app.json = IsoJSONProvider(app)
     app.config.update(
-        SECRET_KEY=_secret_key(settings),
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
@@ -75,23 +77,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return metrics.exposition()
 
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(tracking_webhooks)
+    app.register_blueprint(tracking)
     for plugin in entry_points(group=WEB_PLUGINS):
         plugin.load()(app)
     return app
-
-
-def _secret_key(settings: Settings) -> str:
-    if settings.secret_key:
-        return settings.secret_key
-    if settings.testing:
-        return secrets.token_hex(32)
-    # Embedded default: a key generated once and kept beside the SQLite file.
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
-    path = settings.instance_path / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _wants_json() -> bool:

@@ -20,6 +20,7 @@ from campaign_engine.models import ROLES, SCOPES
 from campaign_engine.runtime import build_runtime
 from campaign_engine.schema import current_revision, head_revision, upgrade
 from campaign_engine.segment_commands import segment, traits
+from campaign_engine.tracking_commands import tracking
 
 DEMO_ADMIN = "admin@demo.local"
 
@@ -249,6 +250,7 @@ def serve(inv: Invocation, workers: int | None) -> None:
         settings.host,
         settings.port,
         workers or settings.web_workers,
+        max(settings.web_threads, 1),
     )
 
 
@@ -293,3 +295,4 @@ main.add_command(campaign)
 main.add_command(template)
 main.add_command(traits)
 main.add_command(fakes)
+main.add_command(tracking)

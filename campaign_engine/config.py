@@ -38,6 +38,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = 2
+    web_threads: int = 4
     api_max_batch: int = 1000
     session_cookie_secure: bool = False
     testing: bool = False
@@ -192,7 +193,11 @@ def _dispatch_settings(env: Mapping[str, str]) -> DispatchSettings:
         parallel_batches=_int(env, "CE_SEND_PARALLEL", base.parallel_batches),
         lease_seconds=_int(env, "CE_SEND_LEASE_SECONDS", base.lease_seconds),
         max_attempts=_int(env, "CE_SEND_MAX_ATTEMPTS", base.max_attempts),
+        global_holdout_percent=_float(env, "CE_GLOBAL_HOLDOUT_PERCENT", 0.0),
+        global_holdout_salt=env.get("CE_GLOBAL_HOLDOUT_SALT") or base.global_holdout_salt,
     )
+    if (held := dispatch.global_holdout_percent) > 50:
+        raise ConfigError(f"CE_GLOBAL_HOLDOUT_PERCENT must be from 0 to 50, got {held:g}")
     for name, value in (
         ("CE_CAP_TOTAL", dispatch.cap_total),
         ("CE_CAP_WINDOW_DAYS", dispatch.cap_window_days),
@@ -247,6 +252,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         host=env.get("CE_HOST", "127.0.0.1"),
         port=_int(env, "CE_PORT", 8000),
         web_workers=_int(env, "CE_WEB_WORKERS", 2),
+        web_threads=_int(env, "CE_WEB_THREADS", 4),
         api_max_batch=_int(env, "CE_API_MAX_BATCH", 1000),
         session_cookie_secure=_bool(env, "CE_SESSION_COOKIE_SECURE", False),
         channels=_channel_settings(env),

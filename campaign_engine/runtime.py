@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -26,8 +27,26 @@ class Runtime:
             connection.execute(text("SELECT 1"))
 
 
+def resolve_secret_key(settings: Settings) -> str:
+    """Return the configured secret, or the embedded default's key kept in the instance folder.
+
+    The web app (sessions, tracking links) and the sender (signing links) must share it.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.testing:
+        return secrets.token_hex(32)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    path = settings.instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def build_runtime(settings: Settings) -> Runtime:
-    """Create the engine and session factory for `settings`."""
+    """Create the engine and session factory for `settings`, with its secret key resolved."""
+    settings = replace(settings, secret_key=resolve_secret_key(settings))
     if not settings.database_url:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)

@@ -53,10 +53,42 @@ def dispatch_campaigns(runtime: Runtime) -> None:
         log.info("campaign runs advanced: %d", advanced)
 
 
+def attribute_orders(runtime: Runtime) -> None:
+    """Attribute new orders (and recheck recent ones), a committed batch at a time."""
+    from campaign_engine.tracking.attribution import CHUNK, attribute_new_orders
+
+    total = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            done = attribute_new_orders(session, utcnow())
+        total += done
+        if done < CHUNK:  # caught up; a full batch means more may be waiting
+            break
+    if total:
+        log.info("orders attributed: %d", total)
+
+
+def roll_up_tracking(runtime: Runtime) -> None:
+    """Fold raw tracking events past retention into daily counts, a committed batch at a time."""
+    from campaign_engine.tracking.rollup import BATCH, roll_up_events
+
+    now, days, total = utcnow(), runtime.settings.tracking.retention_days, 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            done = roll_up_events(session, now, days)
+        total += done
+        if done < BATCH:  # caught up; a full batch means more may be waiting
+            break
+    if total:
+        log.info("tracking events rolled up: %d", total)
+
+
 # Later capabilities (journey ticks, model refreshes) add theirs here.
 JOBS: list[Job] = [
     Job("traits-refresh", 24 * 3600, refresh_traits_daily),
     Job("campaign-dispatch", 10, dispatch_campaigns),
+    Job("tracking-rollup", 24 * 3600, roll_up_tracking),
+    Job("tracking-attribution", 60, attribute_orders),
 ]
 CHECK_SECONDS = 60  # how often a scheduler looks for due jobs
 

@@ -32,9 +32,22 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return create_app(runtime=self.runtime_factory())
 
 
-def serve_production(runtime_factory: Any, host: str, port: int, workers: int) -> None:
-    """Serve with gunicorn: `workers` processes, access log to stdout."""
-    options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60}
+def serve_production(
+    runtime_factory: Any, host: str, port: int, workers: int, threads: int = 4
+) -> None:
+    """Serve with gunicorn: `workers` processes of `threads` threads, access log to stdout.
+
+    Threaded workers keep connections alive, which a load balancer (and the tracking pixel's
+    traffic) relies on; sync workers close every connection after one request.
+    """
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "accesslog": "-",
+        "timeout": 60,
+    }
     GunicornServer(runtime_factory, options).run()
 
 

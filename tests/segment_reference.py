@@ -19,9 +19,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from campaign_engine.models import (
+    Campaign,
     Consent,
     Contact,
     ContactTraits,
+    Delivery,
     Event,
     Order,
     OrderLine,
@@ -63,6 +65,7 @@ class Dataset:
     """Everything a segment can look at, as plain dicts keyed like the database columns.
 
     `orders` carry their lines under "lines" (dicts with product_id, quantity, unit_price).
+    `campaigns` need only id and code; `deliveries` are rows of the delivery ledger.
     """
 
     contacts: list[dict[str, Any]] = field(default_factory=list)
@@ -72,6 +75,8 @@ class Dataset:
     orders: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     traits: list[dict[str, Any]] = field(default_factory=list)
+    campaigns: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_dataset(conn: Connection) -> Dataset:
@@ -94,6 +99,8 @@ def read_dataset(conn: Connection) -> Dataset:
         orders=orders,
         events=rows(Event.__table__),
         traits=rows(ContactTraits.__table__),
+        campaigns=rows(Campaign.__table__),
+        deliveries=rows(Delivery.__table__),
     )
 
 
@@ -186,6 +193,10 @@ class Reference:
             for kind in ("email", "domain", "phone")
         }
         self.segment_members: dict[int, set[int]] = {}
+        self.codes = {c["id"]: c["code"] for c in data.campaigns}
+        self.deliveries: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for delivery in data.deliveries:
+            self.deliveries[delivery["contact_id"]].append(delivery)
 
     def members(self, definition: dict[str, Any]) -> set[int]:
         """Return the ids of the contacts the definition's root holds for."""
@@ -234,6 +245,11 @@ class Reference:
             case "random_bucket":
                 limit = round(node["percent"] * 100)
                 return bucket(contact["id"], node.get("salt", "")) < limit
+            case "message":
+                messages = self.deliveries[contact["id"]]
+                return self.counted(node, sum(1 for d in messages if self.message_counts(node, d)))
+            case "unopened":
+                return self.unopened(node, contact)
         raise AssertionError(f"unknown node type {node['type']!r}")
 
     # -- fields -------------------------------------------------------------------------------
@@ -428,6 +444,38 @@ class Reference:
         value = test["value"]
         wanted = kind_of(value[0] if isinstance(value, list) else value)
         return self.compare(test, raw if kind_of(raw) == wanted else None, str(wanted))
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def sent(self, delivery: dict[str, Any]) -> bool:
+        """A message was received when it was accepted for sending at a known time."""
+        return delivery["status"] == "accepted" and delivery["sent_at"] is not None
+
+    def message_counts(self, node: dict[str, Any], delivery: dict[str, Any]) -> bool:
+        """Say whether one delivery counts for a message condition."""
+        if node.get("campaign_id") is not None and delivery["campaign_id"] != node["campaign_id"]:
+            return False
+        code = node.get("campaign_code")
+        if code is not None and self.codes.get(delivery["campaign_id"]) != code:
+            return False
+        if node.get("channel") is not None and delivery["channel"] != node["channel"]:
+            return False
+        if node["action"] == "received":
+            moment = delivery["sent_at"] if self.sent(delivery) else None
+        else:
+            moment = delivery["opened_at" if node["action"] == "opened" else "clicked_at"]
+        return moment is not None and self.in_window(moment, node.get("window"))
+
+    def unopened(self, node: dict[str, Any], contact: dict[str, Any]) -> bool:
+        """At least N messages sent, and none of the latest N (ties: higher id is later) opened."""
+        channel = node.get("channel")
+        sent = [
+            d
+            for d in self.deliveries[contact["id"]]
+            if self.sent(d) and (channel is None or d["channel"] == channel)
+        ]
+        latest = sorted(sent, key=lambda d: (d["sent_at"], d["id"]), reverse=True)[: node["last"]]
+        return len(latest) == node["last"] and all(d["opened_at"] is None for d in latest)
 
     # -- the rest -----------------------------------------------------------------------------
 

@@ -67,6 +67,12 @@
       objective: text("c-objective"),
       fixed_cost: numberOrText("c-fixed-cost") ?? 0,
       audience,
+      attribution: {
+        click_days: numberOrText("c-attr-click") ?? 7,
+        open_days: numberOrText("c-attr-open") ?? 3,
+        delivery_days: numberOrText("c-attr-delivery") ?? 1,
+      },
+      outcome_days: numberOrText("c-outcome") ?? 7,
       variants: variants.map((v) => ({
         name: v.name,
         share: v.share,
@@ -106,6 +112,12 @@
     $("c-budget").value = spec.budget ?? "";
     $("c-fixed-cost").value = spec.fixed_cost ?? 0;
     $("c-holdout").value = spec.audience.holdout_percent;
+    if (spec.attribution) {
+      $("c-attr-click").value = spec.attribution.click_days;
+      $("c-attr-open").value = spec.attribution.open_days;
+      $("c-attr-delivery").value = spec.attribution.delivery_days;
+    }
+    if (spec.outcome_days) $("c-outcome").value = spec.outcome_days;
     for (const choice of host.querySelectorAll("select.segment-use")) {
       const id = Number(choice.dataset.segmentId);
       if (spec.audience.segments.includes(id)) choice.value = "include";

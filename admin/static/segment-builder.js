@@ -45,6 +45,7 @@
   const CONDITION_TYPES = [
     ["Orders", [["purchase", "Purchased"], ["last_purchase", "Last purchase"]]],
     ["Behaviour", [["event", "Did an event"], ["event_time", "First / last event"]]],
+    ["Messages", [["message", "Received / opened / clicked"], ["unopened", "Left the last messages unopened"]]],
     ["Consent", [["consent", "Consent"], ["suppressed", "Suppressed (email or phone)"]]],
     ["Other", [["segment", "In another segment"], ["random_bucket", "Random sample"]]],
   ];
@@ -227,6 +228,8 @@
         return { type: "segment", segment_id: other ? other.id : null, exclude: false };
       }
       case "random_bucket": return { type: "random_bucket", percent: 10, salt: "" };
+      case "message": return { type: "message", action: "opened", window: { last_days: 30 } };
+      case "unopened": return { type: "unopened", last: 5, channel: "email" };
       default: return { type: key };
     }
   }
@@ -357,7 +360,7 @@
 
   function isCondition(type) {
     return ["attribute", "trait", "purchase", "last_purchase", "event", "event_time", "consent",
-      "suppressed", "segment", "random_bucket"].includes(type);
+      "suppressed", "segment", "random_bucket", "message", "unopened"].includes(type);
   }
 
   function reuse(old, fresh) {
@@ -412,8 +415,42 @@
           field("text", node.salt, (v) => { node.salt = v; changed(); },
             { maxlength: "64", class: "short", "aria-label": "Salt", key: `${path}|salt`, placeholder: "optional" }),
         ];
+      case "message": return messageControls(node, path);
+      case "unopened":
+        return [h("span", { text: "opened none of the last" }),
+          field("number", node.last, (v) => { node.last = numberOrNull(v); changed(); },
+            { min: "1", max: "100", step: "1", class: "tiny", "aria-label": "Messages", key: `${path}|last` }),
+          messageChannel(node, path), h("span", { text: "messages" })];
       default: return [];
     }
+  }
+
+  const MESSAGE_CHANNELS = [["", "any channel"], ["email", "email"], ["sms", "SMS"], ["social", "social"]];
+
+  function messageChannel(node, path) {
+    return choose(MESSAGE_CHANNELS, node.channel ?? "", (v) => { setOptional(node, "channel", v); changed(); },
+      { "aria-label": "Channel", key: `${path}|channel` });
+  }
+
+  function messageControls(node, path) {
+    // A campaign is picked by id; a code typed into the JSON stays as it is until another is picked.
+    const coded = node.campaign_code !== undefined ? `code:${node.campaign_code}` : null;
+    const campaigns = [["", "any campaign"], ...(catalogue.campaigns || []).map((c) => [String(c.id), `${c.code} · ${c.name}`])];
+    if (coded) campaigns.push([coded, `code ${node.campaign_code}`]);
+    return [
+      choose([["received", "received"], ["opened", "opened"], ["clicked", "clicked"]], node.action,
+        (v) => { node.action = v; changed(); }, { "aria-label": "Action", key: `${path}|action` }),
+      choose(campaigns, coded ?? node.campaign_id ?? "", (v) => {
+        if (v === coded) return;
+        delete node.campaign_code;
+        setOptional(node, "campaign_id", v === "" ? null : Number(v));
+        changed({ structure: true });
+      }, { "aria-label": "Campaign", key: `${path}|campaign` }),
+      h("span", { text: "on" }),
+      messageChannel(node, path),
+      countControls(node, path, "messages"),
+      windowControls(node, path),
+    ];
   }
 
   function fieldControls(node, path) {

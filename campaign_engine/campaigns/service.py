@@ -124,6 +124,10 @@ def save_campaign(
     campaign.cron = schedule.cron
     campaign.cron_timezone = schedule.timezone
     campaign.local_hour = schedule.local_hour
+    campaign.attribution_click_days = spec.attribution.click_days
+    campaign.attribution_open_days = spec.attribution.open_days
+    campaign.attribution_delivery_days = spec.attribution.delivery_days
+    campaign.outcome_days = spec.outcome_days
     session.flush()
     for segment_id in spec.audience.segments:
         session.add(CampaignSegment(campaign_id=campaign.id, segment_id=segment_id, exclude=False))
@@ -199,6 +203,12 @@ def campaign_spec(session: Session, campaign: Campaign) -> dict[str, Any]:
             "timezone": campaign.cron_timezone,
             "local_hour": campaign.local_hour,
         },
+        "attribution": {
+            "click_days": campaign.attribution_click_days,
+            "open_days": campaign.attribution_open_days,
+            "delivery_days": campaign.attribution_delivery_days,
+        },
+        "outcome_days": campaign.outcome_days,
     }
 
 

@@ -7,16 +7,46 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from campaign_engine.errors import InvalidInput
 from campaign_engine.ingest.batch import problems_of
+from campaign_engine.models import Campaign
 
 CampaignType = Literal[
     "acquisition", "retention", "cross_sell", "up_sell", "win_back", "newsletter"
 ]
 Channel = Literal["email", "sms", "social"]
 WINNER_METRICS = ("accepted_rate", "open_rate", "click_rate", "conversion_rate", "revenue")
+MAX_DAYS = 90
+
+
+def _whole_days(value: Any) -> Any:
+    """Refuse anything but a whole number of days from 1 to `MAX_DAYS`, saying so plainly."""
+    number = value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_DAYS:
+        raise ValueError(f"give a whole number of days from 1 to {MAX_DAYS} (got {value!r})")
+    return number
+
+
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS), BeforeValidator(_whole_days)]
+
+
+def _model_default(column: str) -> int:
+    """Return the default a campaign row gives `column`, so the format and the table agree."""
+    return int(Campaign.__table__.c[column].default.arg)
 
 
 class Strict(BaseModel):
@@ -54,6 +84,14 @@ class AudienceSpec(Strict):
     segments: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=20)]
     exclude_segments: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=20)] = []
     holdout_percent: Annotated[float, Field(ge=0, le=90)] = 0
+
+
+class AttributionSpec(Strict):
+    """How many days after a click, an open or a delivery an order is credited to the campaign."""
+
+    click_days: Days = _model_default("attribution_click_days")
+    open_days: Days = _model_default("attribution_open_days")
+    delivery_days: Days = _model_default("attribution_delivery_days")
 
 
 class ABTestSpec(Strict):
@@ -109,6 +147,9 @@ class CampaignSpec(Strict):
     variants: Annotated[list[VariantSpec], Field(min_length=1, max_length=5)]
     ab_test: ABTestSpec | None = None
     schedule: ScheduleSpec = ScheduleSpec()
+    attribution: AttributionSpec = AttributionSpec()
+    # Days after a send over which treated and held-out contacts' purchases are compared.
+    outcome_days: Days = _model_default("outcome_days")
 
     @model_validator(mode="after")
     def _variants_add_up(self) -> CampaignSpec:

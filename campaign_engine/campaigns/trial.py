@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from campaign_engine.bulk import write_rows
 from campaign_engine.campaigns.service import get_campaign
+from campaign_engine.dispatch.holdout import REASON as GLOBAL_HOLDOUT
+from campaign_engine.dispatch.holdout import GlobalHoldout
 from campaign_engine.dispatch.policy import PolicyRules, valid_address
 from campaign_engine.dispatch.prepare import Tally, load_plan, prepare_batch, start_run
 from campaign_engine.errors import InvalidInput, NotFound, Problem
@@ -35,7 +37,9 @@ def dry_run(
         run = CampaignRun(campaign_id=campaign.id, due_at=due, kind="test", status="due")
         session.add(run)
         session.flush()
-        start_run(session, run, campaign, now)
+        if held := start_run(session, run, campaign, now, GlobalHoldout.of(rules)):
+            total.contacts += held  # on the list, but not members: the batches never see them
+            total.skipped[GLOBAL_HOLDOUT] += held
         plan = load_plan(session, campaign)
         while (tally := prepare_batch(session, run, plan, rules, now, write=False)).contacts:
             total.add(tally)

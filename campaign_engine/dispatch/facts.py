@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaign_engine.bulk import key_in
-from campaign_engine.dispatch.policy import Facts
-from campaign_engine.models import Consent, Contact, Delivery, Suppression
+from campaign_engine.dispatch.policy import TOPIC_OF_TYPE, Facts, topic_purpose
+from campaign_engine.models import Campaign, Consent, Contact, Delivery, Suppression
 
 COUNTED = ("queued", "sending", "accepted")  # deliveries that count toward caps and duplicates
 
@@ -89,17 +89,24 @@ def gather_facts(
 ) -> dict[int, Facts]:
     """Return policy facts for each recipient on `channel`."""
     ids = [person.contact_id for person in recipients]
-    consents = dict(
-        session.execute(
-            select(Consent.contact_id, Consent.state)
-            .where(key_in(session, Consent.contact_id, ids))
-            .where(Consent.channel == channel, Consent.purpose == purpose)
-        ).all()
+    topic = _topic(session, campaign_id)
+    consents: dict[int, str] = {}
+    topic_opt_outs: set[int] = set()
+    purposes = [purpose, topic_purpose(topic)] if topic else [purpose]
+    rows = session.execute(  # the channel's consent and the campaign topic's, in one query
+        select(Consent.contact_id, Consent.purpose, Consent.state)
+        .where(key_in(session, Consent.contact_id, ids))
+        .where(Consent.channel == channel, Consent.purpose.in_(purposes))
     )
+    for contact_id, about, state in rows:
+        if about == purpose:
+            consents[contact_id] = state
+        elif state == "opted_out":
+            topic_opt_outs.add(contact_id)
     suppressed = suppression_reasons(session, recipients, channel)
     planned: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     templates: dict[int, set[int]] = defaultdict(set)
-    rows = session.execute(
+    deliveries = session.execute(
         select(
             Delivery.contact_id,
             Delivery.planned_at,
@@ -111,7 +118,7 @@ def gather_facts(
         .where(Delivery.purpose == "marketing", Delivery.status.in_(COUNTED))
         .where(Delivery.planned_at > around - window, Delivery.planned_at < around + window)
     )
-    for contact_id, planned_at, on, template_id, other_campaign in rows:
+    for contact_id, planned_at, on, template_id, other_campaign in deliveries:
         planned[contact_id].append((planned_at, on))
         if other_campaign != campaign_id and template_id in template_ids:
             templates[contact_id].add(template_id)
@@ -124,6 +131,12 @@ def gather_facts(
             suppressed=suppressed.get(person.contact_id),
             planned=planned[person.contact_id],
             templates=frozenset(templates[person.contact_id]),
+            topic_opt_out=topic if person.contact_id in topic_opt_outs else None,
         )
         for person in recipients
     }
+
+
+def _topic(session: Session, campaign_id: int) -> str | None:
+    campaign_type = session.scalar(select(Campaign.type).where(Campaign.id == campaign_id))
+    return TOPIC_OF_TYPE.get(campaign_type or "")

@@ -21,7 +21,24 @@ REASONS = {
     "duplicate": "already has this message from an overlapping campaign",
     "frequency_cap": "reached the cap on marketing messages across all channels",
     "channel_cap": "reached the cap on marketing messages on the channel",
+    "topic_opt_out": "opted out of the topic of the campaign's type",
+    "global_holdout": "is in the global holdout, which gets no marketing at all",
 }
+
+# The preference-page topic each campaign type belongs to; opting out of it skips the campaign.
+TOPIC_OF_TYPE = {
+    "newsletter": "newsletter",
+    "acquisition": "offers",
+    "retention": "offers",
+    "cross_sell": "offers",
+    "up_sell": "offers",
+    "win_back": "offers",
+}
+
+
+def topic_purpose(topic: str) -> str:
+    """Return the consent purpose under which a contact's choice about `topic` is kept."""
+    return f"topic:{topic}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,10 @@ class PolicyRules:
     cap_window: timedelta = timedelta(days=7)
     quiet_start: time = time(21)
     quiet_end: time = time(8)
+    # The share of contacts kept out of all marketing, and the salt that draws them
+    # (dispatch/holdout.py applies it; docs/dispatch.md#global-holdout).
+    global_holdout_percent: float = 0.0
+    global_holdout_salt: str = "global"
 
 
 @dataclass(frozen=True)
@@ -42,7 +63,8 @@ class Facts:
 
     `planned` holds the contact's counted marketing deliveries (queued or sent, any campaign)
     near the planned time, as (planned_at, channel); `templates` the templates other campaigns
-    queued or sent them within the same window (a second copy would be a duplicate).
+    queued or sent them within the same window (a second copy would be a duplicate);
+    `topic_opt_out` the campaign's topic when the contact opted out of it on the channel.
     """
 
     contact_id: int
@@ -52,6 +74,7 @@ class Facts:
     suppressed: str | None = None
     planned: Sequence[tuple[datetime, str]] = ()
     templates: frozenset[int] = frozenset()
+    topic_opt_out: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +152,8 @@ def decide(
         return Decision(False, "opted_out", f"opted out of {channel} marketing")
     if facts.consent != "opted_in" and not (rules.allow_unknown_consent and facts.consent):
         return Decision(False, "no_consent", f"{channel} marketing consent is {facts.consent}")
+    if facts.topic_opt_out:
+        return Decision(False, "topic_opt_out", f"opted out of {facts.topic_opt_out} messages")
     if template_id in facts.templates:
         return Decision(False, "duplicate", f"template {template_id} already planned")
     send_at = outside_quiet_hours(planned_at, facts.time_zone, rules)

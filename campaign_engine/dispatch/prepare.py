@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from campaign_engine.bulk import write_rows
 from campaign_engine.dispatch.facts import gather_facts, load_recipients
+from campaign_engine.dispatch.holdout import NO_HOLDOUT, GlobalHoldout, record_global_holdout
+from campaign_engine.dispatch.holdout import REASON as GLOBAL_HOLDOUT
 from campaign_engine.dispatch.policy import Decision, PolicyRules, decide, next_local_hour
 from campaign_engine.models import (
     Campaign,
@@ -124,15 +126,22 @@ def audience_definition(session: Session, campaign_id: int) -> dict[str, Any]:
     return {"version": 1, "root": root}
 
 
-def start_run(session: Session, run: CampaignRun, campaign: Campaign, now: datetime) -> None:
+def start_run(
+    session: Session,
+    run: CampaignRun,
+    campaign: Campaign,
+    now: datetime,
+    global_holdout: GlobalHoldout = NO_HOLDOUT,
+) -> int:
     """Freeze the audience into a target list and assign new members to holdout and variants.
 
-    A run that already has its list (an A/B winner's run) keeps it.
+    A run that already has its list (an A/B winner's run) keeps it. Returns how many contacts
+    of the list the global holdout kept out of the campaign.
     """
     run.status = "preparing"
     if run.target_list_id is not None:
         session.flush()
-        return
+        return 0
     target = snapshot_definition(
         session,
         audience_definition(session, campaign.id),
@@ -141,12 +150,25 @@ def start_run(session: Session, run: CampaignRun, campaign: Campaign, now: datet
         now=now,
     )
     run.target_list_id = target.id
-    assign_members(session, load_plan(session, campaign), target.id, now)
+    plan = load_plan(session, campaign)
+    assign_members(session, plan, target.id, now, global_holdout)
+    held = record_global_holdout(session, run, plan.purpose, target.id, global_holdout, now)
     session.flush()
+    return held
 
 
-def assign_members(session: Session, plan: Plan, list_id: int, now: datetime) -> None:
-    """Give every list member not yet in the campaign a stable group and variant."""
+def assign_members(
+    session: Session,
+    plan: Plan,
+    list_id: int,
+    now: datetime,
+    global_holdout: GlobalHoldout = NO_HOLDOUT,
+) -> None:
+    """Give every list member not yet in the campaign a stable group and variant.
+
+    A marketing campaign leaves out the contacts in the `global_holdout`: they are in neither
+    its treatment nor its control group.
+    """
     holdout = bucket_expr(MEMBER_ID, f"holdout:{plan.code}")
     split = bucket_expr(MEMBER_ID, f"variant:{plan.code}")
     bounds: list[tuple[Any, str]] = []
@@ -175,6 +197,8 @@ def assign_members(session: Session, plan: Plan, list_id: int, now: datetime) ->
             )
         )
     )
+    if global_holdout.applies_to(plan.purpose):
+        members = members.where(~global_holdout.contains_expr(TargetListMember.contact_id))
     session.execute(
         insert(CampaignMember).from_select(
             ["campaign_id", "contact_id", "group", "variant", "assigned_at"], members
@@ -239,8 +263,17 @@ def prepare_batch(
     base = max(run.due_at, now)
     decisions: list[dict[str, Any]] = []
     treated: dict[str, list[int]] = defaultdict(list)
+    holdout = GlobalHoldout.of(rules)
+    held_out = holdout.applies_to(plan.purpose)
     for contact_id, group, variant in members:
-        if group == "control":
+        if held_out and group == "treatment" and holdout.contains(contact_id):
+            # Assigned before the global holdout covered them: still no marketing.
+            tally.skipped[GLOBAL_HOLDOUT] += 1
+            tally.note(contact_id, None, GLOBAL_HOLDOUT, holdout.detail())
+            decisions.append(
+                _decision(run, contact_id, None, GLOBAL_HOLDOUT, holdout.detail(), now)
+            )
+        elif group == "control":
             tally.skipped["holdout"] += 1
             tally.note(contact_id, None, "holdout", "control group")
             decisions.append(_decision(run, contact_id, None, "holdout", "control group", now))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from campaign_engine.channels.base import OutboundMessage, SendResult
 from campaign_engine.dispatch.settings import DispatchSettings
-from campaign_engine.links import message_links
+from campaign_engine.links import click_url, message_links, open_pixel_url
 from campaign_engine.models import MessageTemplate
+from campaign_engine.models.types import utcnow
 from templates import CompiledMessage, MessageSource, RenderHooks, TemplateError, compile_message
 from templates.context import build_context
 
@@ -99,11 +100,36 @@ def message_context(
 class Renderer:
     """Turns rows into messages; compiles each template once per version and process."""
 
-    def __init__(self, settings: DispatchSettings, secret: str) -> None:
+    def __init__(
+        self,
+        settings: DispatchSettings,
+        secret: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.settings = settings
         self.secret = secret
+        self.clock = clock
         self.compiled: dict[tuple[int, datetime], CompiledMessage] = {}
-        self.hooks = RenderHooks(unsubscribe_mailto=settings.unsubscribe_mailbox or None)
+        self.mailto = settings.unsubscribe_mailbox or None
+        # Our own pages (preferences, view in browser) are not clicks on the message's content.
+        self.own_links = settings.public_url.rstrip("/") + "/t/"
+
+    def hooks(self, row: Row, now: datetime) -> RenderHooks:
+        """Return one delivery's tracking: tracked links, and an open pixel in email."""
+        public_url, secret, delivery_id = self.settings.public_url, self.secret, row.delivery_id
+        own = self.own_links
+
+        def rewrite(url: str) -> str:
+            if url.startswith(own):
+                return url
+            return click_url(public_url, secret, delivery_id, url, now)
+
+        pixel = None
+        if row.channel == "email":
+            pixel = open_pixel_url(public_url, secret, delivery_id, now)
+        return RenderHooks(
+            rewrite_link=rewrite, open_pixel_url=pixel, unsubscribe_mailto=self.mailto
+        )
 
     def _compiled(self, session: Session, template_ids: set[int]) -> dict[int, CompiledMessage]:
         templates = session.scalars(
@@ -131,6 +157,7 @@ class Renderer:
         except TemplateError as error:
             failures = [SendResult(r.delivery_id, "failed", reason=str(error)) for r in rows]
             return messages, failures
+        now = self.clock()
         for row in rows:
             template = compiled.get(row.template_id)
             if template is None:
@@ -140,7 +167,7 @@ class Renderer:
                 row.contact, row.traits, row.campaign, self.settings, self.secret, row.delivery_id
             )
             try:
-                rendered = template.render(context, self.hooks)
+                rendered = template.render(context, self.hooks(row, now))
             except TemplateError as error:
                 failures.append(SendResult(row.delivery_id, "failed", reason=str(error)))
                 continue

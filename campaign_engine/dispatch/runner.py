@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_engine.campaigns.lifecycle import claim_run, materialise_due_runs
 from campaign_engine.db import transaction
+from campaign_engine.dispatch.holdout import GlobalHoldout
 from campaign_engine.dispatch.ledger import Lookup, claim_batch, recover_stale
 from campaign_engine.dispatch.prepare import load_plan, prepare_batch, start_run
 from campaign_engine.dispatch.sender import Sender
@@ -96,7 +97,7 @@ class Runner:
             campaign = session.get(Campaign, run.campaign_id)
             assert campaign is not None
             if run.status == "due":
-                start_run(session, run, campaign, now)
+                start_run(session, run, campaign, now, GlobalHoldout.of(self.settings.rules))
             tally = prepare_batch(
                 session, run, load_plan(session, campaign), self.settings.rules, now
             )

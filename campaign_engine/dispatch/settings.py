@@ -26,6 +26,8 @@ class DispatchSettings:
     parallel_batches: int = 2
     lease_seconds: int = 120
     max_attempts: int = 6
+    global_holdout_percent: float = 0.0
+    global_holdout_salt: str = "global"
 
     @property
     def rules(self) -> PolicyRules:
@@ -37,6 +39,8 @@ class DispatchSettings:
             cap_window=timedelta(days=self.cap_window_days),
             quiet_start=self.quiet_start,
             quiet_end=self.quiet_end,
+            global_holdout_percent=self.global_holdout_percent,
+            global_holdout_salt=self.global_holdout_salt,
         )
 
     @property

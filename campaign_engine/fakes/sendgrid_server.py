@@ -1,4 +1,5 @@
-"""A fake SendGrid: mail send (validated, each recipient recorded) and Email Activity lookups."""
+"""A fake SendGrid: mail send (validated, each recipient recorded), Email Activity lookups,
+and signed Event Webhook posts back to the engine."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+
 from campaign_engine.fakes.faults import FaultPlan
 from campaign_engine.fakes.http_server import FakeHttpServer, Reply, Request
 from campaign_engine.fakes.recording import Record
+from campaign_engine.fakes.webhook_posts import EventWebhookSigner, sendgrid_events
 
 MAIL_SEND = "/v3/mail/send"
 MESSAGES = "/v3/messages"
@@ -177,6 +181,10 @@ class FakeSendGrid(FakeHttpServer):
     `delay` holds each mail-send request that long before it is handled, so a client can be
     killed mid-request; `activity_status`, when set, is what every Email Activity request gets
     (an outage, or 403 for an account without the Email Activity add-on).
+
+    Like SendGrid's signed Event Webhook it has a key pair (`public_key_b64` is what
+    `CE_SENDGRID_WEBHOOK_KEY` is set to) and posts signed events with `post_events`;
+    `events_for_accepted` builds the events for the messages it accepted.
     """
 
     def __init__(
@@ -193,6 +201,29 @@ class FakeSendGrid(FakeHttpServer):
         self.delay = delay
         self.activity_status: int | None = None
         self.activity_requests = 0
+        self.webhook_signer = EventWebhookSigner()
+
+    @property
+    def public_key_b64(self) -> str:
+        """Return the Event Webhook verification key (base64 DER, as SendGrid shows it)."""
+        return self.webhook_signer.public_key_b64
+
+    def events_for_accepted(self, **choices: Any) -> list[dict[str, Any]]:
+        """Return events for every accepted message; see `webhook_posts.sendgrid_events`."""
+        return sendgrid_events(self.received(), **choices)
+
+    def signed_events(
+        self, events: list[dict[str, Any]], timestamp: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """Return an Event Webhook body for `events` and the headers that sign it."""
+        return self.webhook_signer.signed(events, timestamp)
+
+    def post_events(
+        self, url: str, events: list[dict[str, Any]], timestamp: int | None = None
+    ) -> requests.Response:
+        """POST `events` to `url`, signed, as SendGrid's Event Webhook does."""
+        body, headers = self.signed_events(events, timestamp)
+        return requests.post(url, data=body, headers=headers, timeout=30)
 
     def fault_reply(self, status: int, message: str) -> Reply:
         """Return SendGrid's error shape."""

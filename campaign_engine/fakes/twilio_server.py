@@ -1,4 +1,5 @@
-"""A fake Twilio Messages API: form-encoded POSTs answered in Twilio's JSON, and a list GET."""
+"""A fake Twilio Messages API: form-encoded POSTs answered in Twilio's JSON, a list GET,
+and signed status and incoming-message callbacks posted back to the engine."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import requests
+
 from campaign_engine.fakes.faults import FaultPlan
 from campaign_engine.fakes.http_server import FakeHttpServer, Reply, Request
 from campaign_engine.fakes.recording import Record
+from campaign_engine.fakes.webhook_posts import (
+    twilio_inbound_form,
+    twilio_signed,
+    twilio_status_form,
+)
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -36,7 +44,8 @@ class FakeTwilio(FakeHttpServer):
     """Answer `POST /2010-04-01/Accounts/{sid}/Messages.json` like Twilio (201, status queued).
 
     A `To` that is not E.164, or is listed in `invalid_numbers`, gets 400 with code 21211.
-    `GET` on the same path lists the messages received so far.
+    `GET` on the same path lists the messages received so far. `post_status` and
+    `post_inbound` call back like Twilio, signed with the auth token.
     """
 
     def __init__(
@@ -78,6 +87,35 @@ class FakeTwilio(FakeHttpServer):
         if not form.get("Body"):
             return _twilio_error(400, 21602, "Message body is required.")
         return Reply.json(201, *self._created(match["sid"], form))
+
+    def status_callback(
+        self, url: str, message_sid: str, status: str, error_code: str | int | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Return the form and signed headers of a status callback for a received message."""
+        message = next((r for r in self.received() if r["sid"] == message_sid), None)
+        form = twilio_status_form(self.account_sid, message, message_sid, status, error_code)
+        return form, twilio_signed(self.auth_token, url, form)
+
+    def post_status(
+        self, url: str, message_sid: str, status: str, error_code: str | int | None = None
+    ) -> requests.Response:
+        """POST a signed status callback (e.g. `delivered`, `undelivered` + 30005) to `url`."""
+        form, headers = self.status_callback(url, message_sid, status, error_code)
+        return requests.post(url, data=form, headers=headers, timeout=30)
+
+    def inbound(
+        self, url: str, from_number: str, body: str, to: str = "+15005550006"
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Return the form and signed headers of an incoming message from `from_number`."""
+        form = twilio_inbound_form(self.account_sid, from_number, to, body)
+        return form, twilio_signed(self.auth_token, url, form)
+
+    def post_inbound(
+        self, url: str, from_number: str, body: str, to: str = "+15005550006"
+    ) -> requests.Response:
+        """POST a signed incoming message (such as STOP) to `url`."""
+        form, headers = self.inbound(url, from_number, body, to)
+        return requests.post(url, data=form, headers=headers, timeout=30)
 
     def _authorised(self, request: Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()

@@ -12,9 +12,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from campaign_engine.errors import InvalidInput, Problem
 from campaign_engine.models import (
+    Campaign,
     Consent,
     Contact,
     ContactTraits,
+    Delivery,
     Event,
     Order,
     OrderLine,
@@ -27,11 +29,9 @@ from campaign_engine.segments.definition import (
     AnyGroup,
     AttributeCondition,
     ConsentCondition,
-    Counted,
     EventCondition,
     EventTimeCondition,
     LastPurchaseCondition,
-    Moment,
     NotGroup,
     PropertyFilter,
     PurchaseCondition,
@@ -40,9 +40,10 @@ from campaign_engine.segments.definition import (
     SegmentDefinition,
     SuppressedCondition,
     TraitCondition,
-    Window,
 )
 from campaign_engine.segments.fields import CUSTOM_PREFIX, TRAIT_FIELDS, Kind
+from campaign_engine.segments.messages import MessageCondition, UnopenedCondition
+from campaign_engine.segments.nodes import Counted, Moment, Window
 from campaign_engine.segments.sql import (
     JsonKind,
     bucket_expr,
@@ -121,6 +122,10 @@ def condition(node: Node, ctx: Context) -> ColumnElement[bool]:
             return not_(member) if node.exclude else member
         case RandomBucketCondition():
             return bucket_expr(Contact.__table__.c.id, node.salt) < round(node.percent * 100)
+        case MessageCondition():
+            return _message(node, ctx)
+        case UnopenedCondition():
+            return _unopened(node)
         case _:
             assert_never(node)
 
@@ -306,3 +311,59 @@ def _suppressed(node: SuppressedCondition) -> ColumnElement[bool]:
             return phone
         case "any":
             return or_(email, phone)
+
+
+def _message(node: MessageCondition, ctx: Context) -> ColumnElement[bool]:
+    moment: Any
+    match node.action:
+        case "received":
+            moment = Delivery.sent_at
+            tests = [Delivery.status == "accepted", moment.is_not(None)]
+        case "opened":
+            moment = Delivery.opened_at
+            tests = [moment.is_not(None)]
+        case "clicked":
+            moment = Delivery.clicked_at
+            tests = [moment.is_not(None)]
+        case _:
+            assert_never(node.action)
+    if node.campaign_id is not None:
+        tests.append(Delivery.campaign_id == node.campaign_id)
+    if node.campaign_code is not None:
+        coded = select(Campaign.id).where(Campaign.code == node.campaign_code)
+        tests.append(Delivery.campaign_id.in_(coded))
+    if node.channel is not None:
+        tests.append(Delivery.channel == node.channel)
+    tests += _window(node.window, moment, ctx)
+    return _counted(
+        node,
+        select(Delivery.contact_id).where(*tests),
+        select(Delivery.contact_id, Delivery.id).where(*tests),
+    )
+
+
+def _unopened(node: UnopenedCondition) -> ColumnElement[bool]:
+    """Number each contact's sent messages from the latest; keep full, unopened top-N sets.
+
+    One pass of a window function over sent deliveries: the same SQL on SQLite (3.25 and
+    later) and PostgreSQL, where a `position <= N` filter lets the window stop early per contact.
+    """
+    tests = [Delivery.status == "accepted", Delivery.sent_at.is_not(None)]
+    if node.channel is not None:
+        tests.append(Delivery.channel == node.channel)
+    position = func.row_number().over(
+        partition_by=Delivery.contact_id,
+        order_by=(Delivery.sent_at.desc(), Delivery.id.desc()),  # ties: the later id is newer
+    )
+    numbered = (
+        select(Delivery.contact_id, Delivery.opened_at, position.label("position"))
+        .where(*tests)
+        .subquery()
+    )
+    latest = (
+        select(numbered.c.contact_id)
+        .where(numbered.c.position <= node.last)
+        .group_by(numbered.c.contact_id)
+        .having(func.count() == node.last, func.count(numbered.c.opened_at) == 0)
+    )
+    return Contact.id.in_(latest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from campaign_engine.errors import InvalidInput, Problem
 from campaign_engine.segments.fields import (
@@ -22,22 +22,15 @@ from campaign_engine.segments.fields import (
 from campaign_engine.segments.fields import (
     Field as CatalogueField,
 )
+from campaign_engine.segments.messages import MessageCondition, UnopenedCondition
+from campaign_engine.segments.nodes import Counted, Days, Moment, Node
 
 VERSION: Literal[1] = 1
-MAX_DAYS = 36_500  # a hundred years: longer windows are mistakes
 MAX_DEPTH = 32
 MAX_NODES = 500
 MAX_LIST = 1_000
-CalendarDate: TypeAlias = date  # `Moment.date` shadows the type name inside the class
 
 Op = Literal[ALL_OPS]  # type: ignore[valid-type]
-Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
-
-
-class Node(BaseModel):
-    """Base of every node: unknown keys are errors, never silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _kind_of(value: Any) -> Kind | None:
@@ -185,51 +178,6 @@ class TraitCondition(FieldCondition):
         return TRAIT_FIELDS[self.field]
 
 
-class Window(Node):
-    """A time window: the last N days, or from `since` to `until` (dates, inclusive)."""
-
-    last_days: Days | None = None
-    since: date | None = None
-    until: date | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Window:
-        if self.last_days is not None and (self.since or self.until):
-            raise ValueError("give either 'last_days' or 'since'/'until', not both")
-        if self.last_days is None and not (self.since or self.until):
-            raise ValueError("give 'last_days', or 'since' and/or 'until'")
-        if self.since and self.until and self.since > self.until:
-            raise ValueError(f"the window starts {self.since}, after it ends {self.until}")
-        return self
-
-
-class Moment(Node):
-    """A point in time: a date, or a number of days before now."""
-
-    date: CalendarDate | None = None
-    days_ago: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Moment:
-        if (self.date is None) == (self.days_ago is None):
-            raise ValueError("give exactly one of 'date' or 'days_ago'")
-        return self
-
-
-class Counted(Node):
-    """At least / at most N times; with neither, at least once."""
-
-    at_least: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    at_most: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    window: Window | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Counted:
-        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
-            raise ValueError(f"at_least {self.at_least} is more than at_most {self.at_most}")
-        return self
-
-
 class PurchaseCondition(Counted):
     """Bought (a product, any product of a category, or anything) N times / for V in a window."""
 
@@ -370,6 +318,8 @@ Condition: TypeAlias = (
     | SuppressedCondition
     | SegmentCondition
     | RandomBucketCondition
+    | MessageCondition
+    | UnopenedCondition
 )
 Group: TypeAlias = AllGroup | AnyGroup | NotGroup
 SegmentNode = Annotated[Group | Condition, Field(discriminator="type")]
@@ -411,6 +361,16 @@ def referenced_segments(definition: SegmentDefinition) -> list[tuple[str, int]]:
         (path, node.segment_id)
         for path, node in walk(definition.root)
         if isinstance(node, SegmentCondition)
+    ]
+
+
+def referenced_campaigns(definition: SegmentDefinition) -> list[tuple[str, MessageCondition]]:
+    """Return (path, condition) for every message condition naming a campaign."""
+    return [
+        (path, node)
+        for path, node in walk(definition.root)
+        if isinstance(node, MessageCondition)
+        and (node.campaign_id is not None or node.campaign_code is not None)
     ]
 
 

@@ -9,20 +9,19 @@ from campaign_engine.segments.definition import (
     AnyGroup,
     AttributeCondition,
     ConsentCondition,
-    Counted,
     EventCondition,
     EventTimeCondition,
     LastPurchaseCondition,
-    Moment,
     NotGroup,
     PurchaseCondition,
     RandomBucketCondition,
     SegmentCondition,
     SuppressedCondition,
     TraitCondition,
-    Window,
 )
 from campaign_engine.segments.fields import PROFILE_FIELDS, TRAIT_FIELDS
+from campaign_engine.segments.messages import MessageCondition, UnopenedCondition
+from campaign_engine.segments.nodes import Counted, Moment, Window
 
 OP_WORDS = {
     "eq": "is",
@@ -98,6 +97,23 @@ def _moment(moment: Moment) -> str:
     return str(moment.date) if moment.date else f"{moment.days_ago} days ago"
 
 
+def _message(node: MessageCondition) -> str:
+    """Say e.g. "opened campaign SPRING at least 2 times" or "clicked at least 3 messages"."""
+    kind = f"{node.channel} " if node.channel else ""
+    times = _times(node)
+    if node.campaign_id is not None or node.campaign_code is not None:
+        target = f"campaign {node.campaign_code or node.campaign_id}"
+        target += f" by {node.channel}" if node.channel else ""
+    elif times in ("", " never"):
+        target = f"any {kind}message"
+    else:  # count the messages themselves: "at least 3 email messages"
+        target = ""
+        times = times.replace(" once", f" 1 {kind}message").replace(" times", f" {kind}messages")
+    if times == " never":
+        return f"never {node.action} {target}{_window(node.window)}"
+    return " ".join(p for p in (node.action, target) if p) + times + _window(node.window)
+
+
 def describe(node: Any) -> str:
     """Return one short sentence saying what a node keeps."""
     match node:
@@ -140,5 +156,12 @@ def describe(node: Any) -> str:
         case RandomBucketCondition():
             salt = f" (salt {node.salt!r})" if node.salt else ""
             return f"random {node.percent:g}% sample{salt}"
+        case MessageCondition():
+            return _message(node)
+        case UnopenedCondition():
+            kind = f"{node.channel} " if node.channel else ""
+            if node.last == 1:
+                return f"did not open their last {kind}message"
+            return f"opened none of their last {node.last} {kind}messages"
         case _:
             assert_never(node)

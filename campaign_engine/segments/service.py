@@ -42,6 +42,7 @@ from campaign_engine.segments.definition import (
 )
 from campaign_engine.segments.describe import describe
 from campaign_engine.segments.fields import OPS_BY_KIND, PROFILE_FIELDS, RELATIVE_OPS, TRAIT_FIELDS
+from campaign_engine.segments.validation import validate_definition
 
 SAMPLE_COLUMNS = (
     Contact.id,
@@ -96,12 +97,6 @@ class MembersPage:
     per_page: int
 
 
-def _located(exc: InvalidInput) -> InvalidInput:
-    """Prefix problem locations with `definition.` as API bodies nest the definition there."""
-    problems = [Problem(f"definition.{p.location}".rstrip("."), p.message) for p in exc.problems]
-    return InvalidInput(exc.message, problems)
-
-
 def _stored_definition(session: Session, segment_id: int) -> SegmentDefinition:
     segment = session.get(Segment, segment_id)
     if segment is None:
@@ -112,48 +107,6 @@ def _stored_definition(session: Session, segment_id: int) -> SegmentDefinition:
 def context(session: Session, now: datetime) -> Context:
     """Return a compile context that loads referenced segments from the database."""
     return Context(now=now, load_segment=lambda sid: _stored_definition(session, sid))
-
-
-def validate_definition(
-    session: Session, data: Any, segment_id: int | None = None
-) -> SegmentDefinition:
-    """Parse `data` and check its segment references exist and form no cycle."""
-    try:
-        definition = parse_definition(data)
-    except InvalidInput as exc:
-        raise _located(exc) from None
-    problems = []
-    for path, ref in referenced_segments(definition):
-        if ref == segment_id:
-            problems.append(Problem(f"definition.{path}", "a segment cannot include itself"))
-        elif session.get(Segment, ref) is None:
-            problems.append(Problem(f"definition.{path}", f"segment {ref} does not exist"))
-        elif segment_id is not None and (chain := _path_back(session, ref, segment_id)):
-            problems.append(
-                Problem(
-                    f"definition.{path}",
-                    f"segment {ref} refers back to this one ({' -> '.join(map(str, chain))}): "
-                    "segments may not form a cycle",
-                )
-            )
-    if problems:
-        raise InvalidInput("the segment definition is invalid", problems)
-    return definition
-
-
-def _path_back(session: Session, start: int, target: int) -> list[int] | None:
-    """Return a chain of references from `start` to `target`, if there is one."""
-    stack, seen = [(start, [start])], set()
-    while stack:
-        current, chain = stack.pop()
-        if current == target:
-            return chain
-        if current in seen or (segment := session.get(Segment, current)) is None:
-            continue
-        seen.add(current)
-        for _, ref in referenced_segments(parse_definition(segment.definition)):
-            stack.append((ref, [*chain, ref]))
-    return None
 
 
 def _check_name(session: Session, name: str, segment_id: int | None) -> str:
@@ -379,6 +332,9 @@ def catalogue(session: Session) -> dict[str, Any]:
     categories = session.scalars(select(Product.category).distinct().order_by(Product.category))
     products = session.execute(select(Product.sku, Product.name).order_by(Product.sku).limit(1000))
     segments = session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
+    campaigns = session.execute(
+        select(Campaign.id, Campaign.code, Campaign.name).order_by(Campaign.id.desc()).limit(1000)
+    )
     return {
         "kinds": {kind: list(ops) for kind, ops in OPS_BY_KIND.items()},
         "relative_ops": list(RELATIVE_OPS),
@@ -386,6 +342,7 @@ def catalogue(session: Session) -> dict[str, Any]:
         "categories": list(categories),
         "products": [{"sku": sku, "name": name} for sku, name in products],
         "segments": [{"id": i, "name": n} for i, n in segments],
+        "campaigns": [{"id": i, "code": c, "name": n} for i, c, n in campaigns],
         "channels": list(CHANNELS),
         "consent_states": list(CONSENT_STATES),
     }

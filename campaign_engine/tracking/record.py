@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -100,7 +100,8 @@ def record_events(
         rows.append(_row(event, target, reason))
         kept.append((event, target, reason is not None))
         result.by_kind[event.kind] = result.by_kind.get(event.kind, 0) + 1
-    write_rows(session, TrackingEvent, rows)
+    # Checked above; a concurrent replay of the same provider event is skipped, not an error.
+    write_rows(session, TrackingEvent, rows, conflict=["dedupe_key"], all_new=True)
     result.recorded = len(rows)
     _first_seen(session, kept)
     _consequences(session, kept)
@@ -181,21 +182,29 @@ def _first_seen(session: Session, kept: Sequence[tuple[RawEvent, _Target, bool]]
             key = (column, target.delivery_id)
             if key not in earliest or event.occurred_at < earliest[key]:
                 earliest[key] = event.occurred_at
+    postgresql = session.get_bind().dialect.name == "postgresql"
     table = cast(Table, Delivery.__table__)
     for column in sorted({column for column, _ in earliest}):
+        pairs = sorted((d, at) for (name, d), at in earliest.items() if name == column)
+        if postgresql:  # one statement over arrays instead of one per delivery
+            session.execute(
+                text(
+                    f"UPDATE deliveries SET {column} = v.at"
+                    " FROM unnest(CAST(:ids AS bigint[]), CAST(:ats AS timestamptz[])) AS v(id, at)"
+                    f" WHERE deliveries.id = v.id AND (deliveries.{column} IS NULL"
+                    f" OR deliveries.{column} > v.at)"
+                ),
+                {"ids": [d for d, _ in pairs], "ats": [at for _, at in pairs]},
+            )
+            continue
         col = table.c[column]
-        params = [
-            {"did": delivery_id, "at": at}
-            for (name, delivery_id), at in sorted(earliest.items())
-            if name == column
-        ]
         statement = (
             update(table)
             .where(table.c.id == bindparam("did"))
             .where(or_(col.is_(None), col > bindparam("at")))
             .values({column: bindparam("at")})
         )
-        session.connection().execute(statement, params)
+        session.connection().execute(statement, [{"did": d, "at": at} for d, at in pairs])
 
 
 def _consequences(session: Session, kept: Sequence[tuple[RawEvent, _Target, bool]]) -> None:

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser
 
 from campaign_engine.db import transaction
+from campaign_engine.models import Campaign, CampaignRun, Delivery, MessageTemplate
 from campaign_engine.runtime import Runtime
 from tests.e2e.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD, make_contact, make_order, make_product
@@ -442,3 +443,69 @@ def test_marketer_builds_saves_and_exports_a_two_level_segment(
     download_info.value.save_as(saved)
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
     assert [r["email"] for r in rows] == ["ann@example.com", "cat@example.com"]
+
+
+def send_spring(session: Any, ids: dict[str, int]) -> int:
+    """Send campaign SPRING to ann (who opened it) and bob (who did not); return its id."""
+    template = MessageTemplate(name="spring", subject="Spring", text="Hello")
+    campaign = Campaign(code="SPRING", name="Spring sale", channel="email")
+    session.add_all([template, campaign])
+    session.flush()
+    run = CampaignRun(campaign_id=campaign.id, due_at=BOUGHT_AT)
+    session.add(run)
+    session.flush()
+    for name, opened in (("ann", BOUGHT_AT), ("bob", None)):
+        session.add(
+            Delivery(
+                key=f"spring-{name}",
+                run_id=run.id,
+                campaign_id=campaign.id,
+                contact_id=ids[name],
+                channel="email",
+                variant="A",
+                template_id=template.id,
+                address=f"{name}@example.com",
+                status="accepted",
+                planned_at=BOUGHT_AT,
+                not_before=BOUGHT_AT,
+                sent_at=BOUGHT_AT,
+                opened_at=opened,
+            )
+        )
+    session.flush()
+    return int(campaign.id)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_marketer_builds_message_conditions(
+    browser: Browser,
+    live_url: str,
+    users: dict[str, str],
+    store: dict[str, int],
+    runtime: Runtime,
+) -> None:
+    from playwright.sync_api import expect
+
+    with transaction(runtime.sessions) as session:
+        campaign_id = send_spring(session, store)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{live_url}/admin/segments")
+    page.get_by_label("Email").fill(users["marketer"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New segment").click()
+
+    first = page.locator('[data-path="root.children[0]"]')
+    first.get_by_label("Condition", exact=True).select_option("message")
+    first.get_by_label("Campaign", exact=True).select_option(str(campaign_id))
+    first.get_by_label("When", exact=True).select_option("all")
+    expect(page.locator("#preview-count")).to_have_text("1")
+    expect(page.locator("#preview-funnel li").first).to_contain_text("opened campaign")
+    first.get_by_label("Action", exact=True).select_option("received")
+    expect(page.locator("#preview-count")).to_have_text("2")
+
+    first.get_by_label("Condition", exact=True).select_option("unopened")
+    first.get_by_label("Messages", exact=True).fill("1")
+    expect(page.locator("#preview-count")).to_have_text("1")
+    expect(page.locator("#preview-sample")).to_contain_text("bob@example.com")

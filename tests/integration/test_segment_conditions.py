@@ -10,7 +10,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from campaign_engine.models import Consent, Contact, ContactTraits, Event, Suppression
+from campaign_engine.models import (
+    Campaign,
+    CampaignRun,
+    Consent,
+    Contact,
+    ContactTraits,
+    Delivery,
+    Event,
+    MessageTemplate,
+    Suppression,
+)
 from campaign_engine.segments.compiler import Context, compile_definition
 from campaign_engine.segments.definition import SegmentDefinition, parse_definition
 from tests.factories import make_consent, make_contact, make_order, make_product
@@ -106,7 +116,7 @@ def build_people(engine: Engine) -> None:
             attributes={"plan": None, "score": 7.5, "vip": False},
             created_at=ago(days=366),
         )
-        make_contact(
+        eve = make_contact(
             session,
             external_id="eve",
             email="EVE@Example.COM",
@@ -225,7 +235,58 @@ def build_people(engine: Engine) -> None:
                 ),
             )
         )
+        send_messages(session, ann.id, bob.id, cat.id, dan.id, eve.id)
         session.commit()
+
+
+def send_messages(session: Session, ann: int, bob: int, cat: int, dan: int, eve: int) -> None:
+    """Two campaigns and their deliveries: who was sent what, and what they opened or clicked."""
+    template = MessageTemplate(name="plain", subject="Hi", text="Hello")
+    session.add(template)
+    spring = Campaign(code="SPRING-24", name="Spring", channel="email")
+    flash = Campaign(code="flash_50%", name="Flash sale", channel="sms")
+    session.add_all([spring, flash])
+    session.flush()
+    runs = {c.id: CampaignRun(campaign_id=c.id, due_at=ago(days=60)) for c in (spring, flash)}
+    session.add_all(runs.values())
+    session.flush()
+    ledger: list[tuple[Campaign, int, str, datetime | None, datetime | None, datetime | None]] = [
+        # campaign, contact, status, sent, opened, clicked
+        (spring, ann, "accepted", ago(days=10), ago(days=9), ago(days=9)),
+        (spring, ann, "accepted", ago(days=40), None, None),
+        (flash, ann, "accepted", ago(days=2), None, None),
+        (spring, bob, "accepted", ago(days=1), None, None),
+        (spring, bob, "accepted", ago(days=5), None, None),
+        (spring, bob, "accepted", ago(days=6), None, None),
+        (spring, bob, "failed", None, None, None),
+        (spring, cat, "queued", None, None, None),
+        (spring, dan, "accepted", ago(days=30), ago(days=3), None),
+        (spring, dan, "accepted", ago(days=20), None, None),
+        (flash, dan, "accepted", ago(days=5), None, None),
+        (flash, eve, "accepted", ago(days=7), ago(days=7), ago(days=7)),
+        (spring, eve, "accepted", ago(days=4), ago(days=4), None),
+        (spring, eve, "accepted", ago(days=4), None, None),  # sent at the same moment, later id
+    ]
+    for n, (campaign, contact_id, status, sent, opened, clicked) in enumerate(ledger):
+        session.add(
+            Delivery(
+                key=f"d{n}",
+                run_id=runs[campaign.id].id,
+                campaign_id=campaign.id,
+                contact_id=contact_id,
+                channel=campaign.channel,
+                variant="A",
+                template_id=template.id,
+                address="somewhere",
+                status=status,
+                planned_at=ago(days=60),
+                not_before=ago(days=60),
+                sent_at=sent,
+                opened_at=opened,
+                clicked_at=clicked,
+            )
+        )
+        session.flush()  # one at a time: ids follow the list
 
 
 def traits(contact_id: int, first: datetime, last: datetime, **values: Any) -> ContactTraits:
@@ -637,8 +698,66 @@ OTHER_CASES = [
     case({"type": "random_bucket", "percent": 100}, EVERYONE, "everyone-in-the-full-bucket"),
 ]
 
+
+def message(action: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "message", "action": action, **fields}
+
+
+def unopened(last: int, **fields: Any) -> dict[str, Any]:
+    return {"type": "unopened", "last": last, **fields}
+
+
+SPRING_OPENED = message("opened", campaign_code="SPRING-24")
+
+MESSAGE_CASES = [
+    case(message("received"), "ann bob dan eve", "received-means-accepted-and-sent"),
+    case(message("received", campaign_code="SPRING-24", at_least=3), "bob", "received-at-least"),
+    case(message("received", campaign_code="flash_50%"), "ann dan eve", "campaign-by-code"),
+    case(message("received", campaign_code="spring-24"), "", "codes-compare-exactly"),
+    case(message("received", campaign_id=999), "", "unknown-campaign-id-matches-nobody"),
+    case(
+        message("received", campaign_code="flash_50%", channel="email"),
+        "",
+        "campaign-and-channel-both-hold",
+    ),
+    case(
+        message("received", channel="email", window={"last_days": 5}),
+        "bob eve",
+        "received-window-start-inclusive",
+    ),
+    case(message("received", channel="email", at_most=1), "cat", "at-most-includes-never-sent"),
+    case(message("opened"), "ann dan eve", "opened-anything"),
+    case(message("opened", window={"last_days": 5}), "dan eve", "opened-in-window"),
+    case(
+        {**SPRING_OPENED, "window": {"since": "2025-02-11", "until": "2025-02-16"}},
+        "ann eve",
+        "opened-window-whole-days",
+    ),
+    case(message("clicked"), "ann eve", "clicked-anything"),
+    case(message("clicked", channel="email"), "ann", "clicked-on-a-channel"),
+    case(message("opened", at_most=0), "bob cat", "never-opened-includes-never-sent"),
+    case({"type": "not", "child": message("opened")}, "bob cat", "not-opened"),
+    case(
+        {
+            "type": "all",
+            "children": [
+                message("received", campaign_code="SPRING-24"),
+                {**SPRING_OPENED, "at_most": 0},
+            ],
+        },
+        "bob",
+        "received-but-never-opened",
+    ),
+    case(unopened(3), "bob", "unopened-last-3"),
+    case(unopened(2), "bob dan", "unopened-counts-every-channel"),
+    case(unopened(1, channel="email"), "bob dan eve", "unopened-ties-go-to-the-later-id"),
+    case(unopened(1, channel="sms"), "ann dan", "unopened-on-a-channel"),
+    case(unopened(4), "", "unopened-needs-n-sent-messages"),
+    case({"type": "not", "child": unopened(3)}, "ann cat dan eve", "not-unopened"),
+]
+
 CASES = PROFILE_CASES + DATE_CASES + CUSTOM_CASES + TRAIT_CASES + PURCHASE_CASES + EVENT_CASES
-CASES += OTHER_CASES
+CASES += OTHER_CASES + MESSAGE_CASES
 
 
 @pytest.fixture

@@ -16,10 +16,14 @@ from sqlalchemy.orm import Session
 
 from campaign_engine.db import Base
 from campaign_engine.models import (
+    Campaign,
+    CampaignRun,
     Consent,
     Contact,
     ContactTraits,
+    Delivery,
     Event,
+    MessageTemplate,
     Order,
     OrderLine,
     Product,
@@ -78,6 +82,9 @@ CATEGORIES = ("books", "Books", "out%door", "home_goods", "it's")
 CHANNELS = ("email", "sms", "social", "web")
 PURPOSES = ("marketing", "news")
 STATES = ("opted_in", "opted_out", "unknown")
+CAMPAIGN_CODES = ("SPRING", "spring", "S%1", "A_B", "it's")
+MESSAGE_CHANNELS = ("email", "sms", "social")
+DELIVERY_STATES = ("accepted", "accepted", "accepted", "failed", "queued", "cancelled")
 STRING_FIELDS = [
     "external_id",
     "email",
@@ -357,7 +364,49 @@ def make_dataset(seed: int, now: datetime) -> Dataset:
                 "churn_risk": make.maybe(lambda: make.pick(CHURN)),
             }
         )
+    add_deliveries(make, data)
     return data
+
+
+def add_deliveries(make: Maker, data: Dataset) -> None:
+    """Add up to three campaigns and deliveries: sent or not, opened and clicked or not.
+
+    Send times often repeat (the same boundary instants), so "the latest N" meets ties.
+    """
+    rng = make.rng
+    codes = rng.sample(CAMPAIGN_CODES, rng.randint(1, 3))
+    busy = [make.moment() for _ in range(3)]  # sends at one of these often tie
+    for n, code in enumerate(codes, start=1):
+        data.campaigns.append(
+            {"id": n, "code": code, "name": code, "channel": make.pick(MESSAGE_CHANNELS)}
+        )
+    contact_ids = [c["id"] for c in data.contacts]
+    for n in range(1, rng.randint(0, 4 * len(contact_ids)) + 1):
+        status = make.pick(DELIVERY_STATES)
+        sent = make.pick((make.moment(), *busy))
+        sent = sent if status == "accepted" or rng.random() < 0.1 else None
+        opened = make.maybe(make.moment, none_share=0.5)
+        clicked = make.maybe(make.moment, none_share=0.7)
+        campaign = make.pick(data.campaigns)
+        data.deliveries.append(
+            {
+                "id": n,
+                "key": f"k{n}",
+                "run_id": campaign["id"],  # one run per campaign, with the campaign's id
+                "campaign_id": campaign["id"],
+                "contact_id": make.pick(contact_ids),
+                "channel": make.pick(MESSAGE_CHANNELS),
+                "variant": "A",
+                "template_id": 1,
+                "address": "x",
+                "status": status,
+                "planned_at": make.now,
+                "not_before": make.now,
+                "sent_at": sent,
+                "opened_at": opened,
+                "clicked_at": clicked,
+            }
+        )
 
 
 # -- values in definitions ----------------------------------------------------------------------
@@ -634,6 +683,33 @@ def event_time_conditions(draw: st.DrawFn, now: datetime) -> dict[str, Any]:
     return node
 
 
+@st.composite
+def message_conditions(draw: st.DrawFn, now: datetime) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "type": "message",
+        "action": draw(st.sampled_from(("received", "opened", "clicked"))),
+        **draw(counts(now)),
+    }
+    campaign = draw(st.sampled_from(("id", "code", None)))
+    if campaign == "id":
+        node["campaign_id"] = draw(st.integers(1, 4))
+    elif campaign == "code":
+        node["campaign_code"] = draw(st.sampled_from(CAMPAIGN_CODES))
+    channel = draw(optional(st.sampled_from(MESSAGE_CHANNELS)))
+    if channel is not None:
+        node["channel"] = channel
+    return node
+
+
+@st.composite
+def unopened_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "unopened", "last": draw(st.integers(1, 4))}
+    channel = draw(optional(st.sampled_from(MESSAGE_CHANNELS)))
+    if channel is not None:
+        node["channel"] = channel
+    return node
+
+
 def conditions(now: datetime, segment_ids: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
     options = [
         # Attributes have the most operators and kinds: draw them more often.
@@ -647,6 +723,8 @@ def conditions(now: datetime, segment_ids: tuple[int, ...]) -> st.SearchStrategy
         ),
         *[event_conditions(now)] * 2,
         event_time_conditions(now),
+        *[message_conditions(now)] * 2,
+        unopened_conditions(),
         st.builds(
             lambda channel, purpose, state: {
                 "type": "consent",
@@ -740,6 +818,9 @@ def store(engine: Engine, data: Dataset) -> None:
             conn.execute(table.delete())
         orders = [{k: v for k, v in o.items() if k != "lines"} for o in data.orders]
         lines = [line for order in data.orders for line in order["lines"]]
+        # What deliveries refer to besides their campaign: a template and a run.
+        conn.execute(insert(MessageTemplate), [{"id": 1, "name": "t", "text": "t"}])
+        runs = [{"id": c["id"], "campaign_id": c["id"], "due_at": NOWS[0]} for c in data.campaigns]
         for table, rows in (
             (Contact.__table__, data.contacts),
             (Product.__table__, data.products),
@@ -749,6 +830,9 @@ def store(engine: Engine, data: Dataset) -> None:
             (Consent.__table__, data.consents),
             (Suppression.__table__, data.suppressions),
             (ContactTraits.__table__, data.traits),
+            (Campaign.__table__, data.campaigns),
+            (CampaignRun.__table__, runs),
+            (Delivery.__table__, data.deliveries),
         ):
             if rows:
                 conn.execute(insert(table), rows)
@@ -820,10 +904,12 @@ def explain(
                 "events": [e for e in data.events if e["contact_id"] == contact_id],
                 "consents": [c for c in data.consents if c["contact_id"] == contact_id],
                 "traits": [t for t in data.traits if t["contact_id"] == contact_id],
+                "deliveries": [d for d in data.deliveries if d["contact_id"] == contact_id],
             }
             profile = {k: v for k, v in contact.items() if v is not None}
             lines.append(f"{label}: {profile!r} { ({k: v for k, v in held.items() if v})!r}")
     lines.append(f"products={data.products!r} suppressions={data.suppressions!r}")
+    lines.append(f"campaigns={data.campaigns!r}")
     return "\n".join(lines)
 
 
@@ -861,6 +947,7 @@ def hostile_definition() -> dict[str, Any]:
                 {"type": "purchase", "product": DROP, "at_least": 1},
                 {"type": "purchase", "category": QUOTE},
                 {"type": "consent", "channel": "email", "purpose": ESCAPE, "state": "opted_in"},
+                {"type": "message", "action": "opened", "campaign_code": DROP},
                 {"type": "random_bucket", "percent": 0.01, "salt": DROP},
                 {
                     "type": "event",

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from campaign_engine.db import transaction
+from campaign_engine.models import Campaign
 from campaign_engine.runtime import Runtime
 from tests.factories import make_api_key, make_consent, make_contact, make_order, make_product
 
@@ -147,6 +148,28 @@ def test_segment_cycles_are_refused_where_the_reference_is(
     )
     assert missing.json["error"]["problems"][0]["message"] == "segment 999 does not exist"
     assert api.delete(f"/segments/{first['id']}").status_code == 409
+
+
+def test_unknown_campaigns_are_refused_naming_the_field(
+    client: FlaskClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    with transaction(runtime.sessions) as session:
+        session.add(Campaign(code="SPRING", name="Spring", channel="email"))
+    api = Api(client, tokens["write"])
+    known = {"type": "message", "action": "opened", "campaign_code": "SPRING"}
+    unknown = [
+        {"type": "message", "action": "opened", "campaign_id": 999},
+        {"type": "message", "action": "clicked", "campaign_code": "spring", "at_least": 2},
+    ]
+    body = definition({"type": "all", "children": [known, *unknown]})
+    refused = api.post("/segments/preview", {"definition": body})
+    assert refused.status_code == 422
+    assert [(p["location"], p["message"]) for p in refused.json["error"]["problems"]] == [
+        ("definition.root.children[1].campaign_id", "campaign 999 does not exist"),
+        ("definition.root.children[2].campaign_code", "no campaign has the code 'spring'"),
+    ]
+    saved = api.post("/segments", {"name": "Openers", "definition": definition(known)})
+    assert saved.status_code == 201, saved.json
 
 
 def test_preview_counts_samples_and_funnel(

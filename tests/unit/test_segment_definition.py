@@ -147,6 +147,42 @@ BAD = [
         "give exactly one of 'date' or 'days_ago'",
         id="moment-without-date-or-days",
     ),
+    pytest.param(
+        in_group({"type": "message", "action": "opened", "campaign_id": 3, "campaign_code": "X"}),
+        "root.children[0]",
+        "give a campaign_id or a campaign_code, not both",
+        id="message-campaign-by-id-and-code",
+    ),
+    pytest.param(
+        in_group({"type": "message", "action": "read"}),
+        "root.children[0].action",
+        "'received', 'opened' or 'clicked'",
+        id="message-unknown-action",
+    ),
+    pytest.param(
+        in_group({"type": "message", "action": "opened", "channel": "web"}),
+        "root.children[0].channel",
+        "'email', 'sms' or 'social'",
+        id="message-channel-without-messages",
+    ),
+    pytest.param(
+        in_group({"type": "message", "action": "opened", "window": {"last_days": 0}}),
+        "root.children[0].window.last_days",
+        "greater than or equal to 1",
+        id="message-window-of-no-days",
+    ),
+    pytest.param(
+        in_group({"type": "unopened", "last": 0}),
+        "root.children[0].last",
+        "greater than or equal to 1",
+        id="unopened-none",
+    ),
+    pytest.param(
+        in_group({"type": "unopened"}),
+        "root.children[0].last",
+        "Field required",
+        id="unopened-without-a-count",
+    ),
 ]
 
 
@@ -246,6 +282,16 @@ EVERYTHING = definition(
             {"type": "suppressed", "channel": "sms"},
             {"type": "segment", "segment_id": 3, "exclude": True},
             {"type": "random_bucket", "percent": 12.5, "salt": "spring"},
+            {
+                "type": "message",
+                "action": "clicked",
+                "campaign_code": "SPRING",
+                "channel": "email",
+                "at_least": 1,
+                "window": {"last_days": 30},
+            },
+            {"type": "message", "action": "received", "campaign_id": 4, "at_most": 0},
+            {"type": "unopened", "last": 5, "channel": "email"},
         ],
     }
 )
