@@ -205,6 +205,7 @@ def demo(
     from campaign_engine.campaigns.examples import save_example_campaigns
     from campaign_engine.demo import demo_is_seeded, seed_demo
     from campaign_engine.segments.examples import save_examples
+    from campaign_engine.tracking.attribution import attribute_all_orders
     from campaign_engine.traits.refresh import refresh_traits
 
     rt = inv.runtime
@@ -220,6 +221,7 @@ def demo(
             traits = refresh_traits(session, date.today())
             examples = save_examples(session)
             campaigns = save_example_campaigns(session)
+        attribute_all_orders(rt.sessions)
         click.echo(
             f"traits: {traits}; {examples} example segments and {campaigns} draft campaigns saved"
         )

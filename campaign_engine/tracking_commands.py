@@ -24,9 +24,8 @@ def tracking_attribute(inv: Invocation, everything: bool) -> None:
     """Attribute new orders (or, with --all, every order) to campaigns; one commit per batch."""
     from campaign_engine.tracking.attribution import (
         CHUNK,
-        AttributionResult,
+        attribute_all_orders,
         attribute_new_orders,
-        reattribute_orders_after,
     )
 
     sessions = inv.migrated_runtime.sessions
@@ -40,12 +39,7 @@ def tracking_attribute(inv: Invocation, everything: bool) -> None:
                 break
         click.echo(f"{total:,} new orders attributed; recent orders rechecked")
         return
-    summary = AttributionResult()
-    after: int | None = 0
-    while after is not None:
-        with transaction(sessions) as session:
-            after, result = reattribute_orders_after(session, after)
-        summary.add(result)
+    summary = attribute_all_orders(sessions)
     click.echo(
         f"{summary.orders:,} orders recomputed: {summary.attributed:,} credited to a campaign"
         f" ({summary.rows:,} rows)"

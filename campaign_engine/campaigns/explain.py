@@ -39,7 +39,8 @@ def explain_contact(session: Session, campaign_id: int, contact_id: int) -> dict
         .order_by(Delivery.id)
     ).all()
     sentences: list[str] = []
-    if member is None:
+    held_out = any(d.reason == "global_holdout" for d in decisions)
+    if member is None and not held_out:  # the global holdout keeps contacts out of membership
         sentences.append("The contact was not in the campaign's audience when it ran.")
     for decision in decisions:
         where = f" on {decision.channel}" if decision.channel else ""

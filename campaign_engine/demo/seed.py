@@ -23,17 +23,19 @@ from campaign_engine.demo.outreach_rows import (
 )
 from campaign_engine.demo.rows import TableRows, contact_rows, product_rows
 from campaign_engine.demo.store import DemoStore, generate_store
+from campaign_engine.demo.tracking_rows import delivery_rows, run_rows, template_rows
 from campaign_engine.errors import Conflict
 
 CHUNK = 20_000
 SQLITE_CACHE_KIB = 256 * 1024
 Progress = Callable[[str, int, int], None]
-# Tables the demo writes, in foreign-key order; the first four get explicit ids.
-EXPLICIT_IDS = ("products", "contacts", "campaigns", "orders")
+# Tables the demo writes, in foreign-key order; those in EXPLICIT_IDS get explicit ids.
+EXPLICIT_IDS = ("products", "contacts", "campaigns", "orders", "message_templates", "campaign_runs")
 TABLES = (
     *EXPLICIT_IDS,
     "order_lines",
     "campaign_members",
+    "deliveries",
     "events",
     "consents",
     "consent_events",
@@ -53,6 +55,7 @@ class DemoSummary:
     consents: int
     suppressions: int
     campaign_members: int
+    deliveries: int
 
 
 def demo_is_seeded(engine: Engine) -> bool:
@@ -71,6 +74,9 @@ def _table_plan(store: DemoStore) -> list[TableRows]:
         order_rows(store),
         order_line_rows(store),
         campaign_member_rows(store),
+        template_rows(store),
+        run_rows(store),
+        delivery_rows(store),
         event_rows(store),
         consent_rows(store),
         consent_event_rows(store),
@@ -154,4 +160,5 @@ def seed_demo(
         consents=totals["consents"],
         suppressions=totals["suppressions"],
         campaign_members=totals["campaign_members"],
+        deliveries=totals["deliveries"],
     )

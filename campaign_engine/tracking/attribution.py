@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_engine.bulk import key_in, write_rows
+from campaign_engine.db import transaction
 from campaign_engine.models import Campaign, Delivery, Order, OrderAttribution, TrackingCursor
 from campaign_engine.tracking.attribution_models import (
     Credit,
@@ -296,3 +297,14 @@ def _rows(order: _Order, credits: list[Credit]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def attribute_all_orders(sessions: sessionmaker[Session]) -> AttributionResult:
+    """Recompute every order's attribution, one transaction per batch of `CHUNK` orders."""
+    summary = AttributionResult()
+    after: int | None = 0
+    while after is not None:
+        with transaction(sessions) as session:
+            after, result = reattribute_orders_after(session, after)
+        summary.add(result)
+    return summary
