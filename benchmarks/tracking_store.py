@@ -2,9 +2,10 @@
 
 Kept between runs in schema `bench_tracking_<scale>`. Written with INSERT ... SELECT over
 generate_series, so a million members take seconds. Half the members are treated (sent,
-delivered; 20% open, 4% click), half held out; 5% of held-out and 6.5% of treated members buy
-within the outcome window (so the planted incremental conversion rate is 1.5 points), a third
-of treated buyers' orders carry the campaign code, and the rest are attributed to the clicks.
+delivered; 20% open, 2% click, 1% bounce), half held out; 5% of held-out and 7% of treated
+members buy within the outcome window (so the planted effect is 2 points: 10,000 incremental
+buyers at 1M members), a third of treated buyers' orders carry the campaign code, and every
+treated buyer's order is attributed (by code or delivery).
 """
 
 from __future__ import annotations
