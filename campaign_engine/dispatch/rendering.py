@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from campaign_engine.channels.base import OutboundMessage, SendResult
 from campaign_engine.dispatch.settings import DispatchSettings
 from campaign_engine.links import click_url, message_links, open_pixel_url
-from campaign_engine.models import MessageTemplate
+from campaign_engine.models import (
+    Campaign,
+    CampaignRun,
+    Contact,
+    ContactTraits,
+    Delivery,
+    MessageTemplate,
+)
 from campaign_engine.models.types import utcnow
 from templates import CompiledMessage, MessageSource, RenderHooks, TemplateError, compile_message
 from templates.context import build_context
@@ -60,6 +67,58 @@ class Row:
     traits: Mapping[str, Any] | None
     campaign: Mapping[str, Any]
     subject_prefix: str = ""
+
+
+def row_select() -> Select[*tuple[Any, ...]]:
+    """Return the query of what rendering a delivery needs; `row_of` reads its records."""
+    return (
+        select(
+            Delivery.id,
+            Delivery.run_id,
+            Delivery.campaign_id,
+            Delivery.channel,
+            Delivery.template_id,
+            Delivery.address,
+            Delivery.purpose,
+            Delivery.contact_id,
+            CampaignRun.status,
+            CampaignRun.kind,
+            Campaign.code,
+            Campaign.name,
+            Campaign.type,
+            ContactTraits.contact_id,
+            *(getattr(Contact, name) for name in CONTACT_FIELDS),
+            *(getattr(ContactTraits, name) for name in TRAIT_FIELDS),
+        )
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .join(CampaignRun, CampaignRun.id == Delivery.run_id)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .outerjoin(ContactTraits, ContactTraits.contact_id == Delivery.contact_id)
+    )
+
+
+def row_of(record: Sequence[Any]) -> tuple[str, Row]:
+    """Return a `row_select` record's run status and the row to render."""
+    delivery_id, run_id, campaign_id, channel, template_id, address = record[:6]
+    purpose, contact_id, run_status, kind, code, name, campaign_type = record[6:13]
+    has_traits = record[13]
+    width = len(CONTACT_FIELDS)
+    contact = dict(zip(CONTACT_FIELDS, record[14 : 14 + width], strict=True))
+    contact["id"] = contact_id
+    traits = dict(zip(TRAIT_FIELDS, record[14 + width :], strict=True))
+    return str(run_status), Row(
+        delivery_id=delivery_id,
+        run_id=run_id,
+        campaign_id=campaign_id,
+        channel=channel,
+        purpose=str(purpose),
+        template_id=template_id,
+        address=address,
+        contact=contact,
+        traits=traits if has_traits is not None else None,
+        campaign={"code": code, "name": name, "type": campaign_type},
+        subject_prefix="[TEST] " if kind == "test" else "",
+    )
 
 
 def source_of(template: MessageTemplate) -> MessageSource:

@@ -16,14 +16,10 @@ from campaign_engine.db import transaction
 from campaign_engine.dispatch.facts import Recipient, suppression_reasons
 from campaign_engine.dispatch.ledger import record_results, release
 from campaign_engine.dispatch.pacing import Pace
-from campaign_engine.dispatch.rendering import CONTACT_FIELDS, TRAIT_FIELDS, Renderer, Row
+from campaign_engine.dispatch.rendering import Renderer, Row, row_of, row_select
 from campaign_engine.dispatch.settings import DispatchSettings
 from campaign_engine.models import (
-    Campaign,
-    CampaignRun,
     Consent,
-    Contact,
-    ContactTraits,
     Delivery,
     PolicyDecision,
 )
@@ -98,63 +94,20 @@ class Sender:
         outcomes: Counter[str],
     ) -> list[Row]:
         """Read the claimed rows; put back those whose run was paused or cancelled meanwhile."""
-        columns = [getattr(Contact, name) for name in CONTACT_FIELDS]
-        traits = [getattr(ContactTraits, name) for name in TRAIT_FIELDS]
         found = session.execute(
-            select(
-                Delivery.id,
-                Delivery.run_id,
-                Delivery.campaign_id,
-                Delivery.channel,
-                Delivery.template_id,
-                Delivery.address,
-                Delivery.purpose,
-                Delivery.contact_id,
-                CampaignRun.status,
-                CampaignRun.kind,
-                Campaign.code,
-                Campaign.name,
-                Campaign.type,
-                ContactTraits.contact_id,
-                *columns,
-                *traits,
-            )
-            .join(Contact, Contact.id == Delivery.contact_id)
-            .join(CampaignRun, CampaignRun.id == Delivery.run_id)
-            .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .outerjoin(ContactTraits, ContactTraits.contact_id == Delivery.contact_id)
+            row_select()
             .where(Delivery.id.in_(list(ids)), Delivery.status == "sending")
             .where(true() if claimed_at is None else Delivery.claimed_at == claimed_at)
             .order_by(Delivery.id)
         ).all()
         stopped: dict[str, list[int]] = defaultdict(list)
         rows: list[Row] = []
-        width = len(CONTACT_FIELDS)
         for record in found:
-            delivery_id, run_id, campaign_id, channel, template_id, address = record[:6]
-            purpose, contact_id, run_status, kind, code, name, campaign_type = record[6:13]
-            has_traits = record[13]
+            run_status, row = row_of(record)
             if run_status in STOPPED:
-                stopped[STOPPED[run_status]].append(delivery_id)
+                stopped[STOPPED[run_status]].append(row.delivery_id)
                 continue
-            contact = dict(zip(CONTACT_FIELDS, record[14 : 14 + width], strict=True))
-            contact["id"] = contact_id
-            trait_values = dict(zip(TRAIT_FIELDS, record[14 + width :], strict=True))
-            rows.append(
-                Row(
-                    delivery_id=delivery_id,
-                    run_id=run_id,
-                    campaign_id=campaign_id,
-                    channel=channel,
-                    purpose=str(purpose),
-                    template_id=template_id,
-                    address=address,
-                    contact=contact,
-                    traits=trait_values if has_traits is not None else None,
-                    campaign={"code": code, "name": name, "type": campaign_type},
-                    subject_prefix="[TEST] " if kind == "test" else "",
-                )
-            )
+            rows.append(row)
         for status, stopped_ids in stopped.items():
             release(
                 session, stopped_ids, status, None if status == "queued" else "campaign cancelled"
