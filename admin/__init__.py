@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from admin import auth, campaign_wizard, campaigns, pages, segments, template_editor
-from admin.display import format_money, format_value, format_when
+from admin import auth, campaign_wizard, campaigns, pages, reports, segments, template_editor
+from admin.display import format_money, format_percent, format_value, format_when, last_day
 from admin.sections import sections_for
 from admin.security import csrf_field, current_user, guard_admin
 from campaign_engine.errors import DomainError
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     campaigns.register(blueprint)
     campaign_wizard.register(blueprint)
     template_editor.register(blueprint)
+    reports.register(blueprint)
     blueprint.register_error_handler(DomainError, render_domain_error)
     blueprint.context_processor(template_context)
     app.register_blueprint(blueprint)
@@ -55,5 +56,7 @@ def template_context() -> dict[str, Any]:
         "csrf_field": csrf_field,
         "when": format_when,
         "money": format_money,
+        "pct": format_percent,
+        "last_day": last_day,
         "show_value": format_value,
     }

@@ -1,9 +1,9 @@
-"""Display helpers the admin templates call: timestamps, money, attribute values."""
+"""Display helpers the admin templates call: timestamps, money, percentages, attribute values."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -19,6 +19,16 @@ def format_when(value: datetime | date | None) -> str:
 def format_money(value: float | None) -> str:
     """Format an amount with two decimals and thousands separators."""
     return "" if value is None else f"{value:,.2f}"
+
+
+def last_day(until: datetime | None) -> str:
+    """Return the ISO date of the last day a period ending (excluded) at `until` includes."""
+    return "" if until is None else (until - timedelta(microseconds=1)).date().isoformat()
+
+
+def format_percent(value: float | None) -> str:
+    """Format a share (0.125) as a percentage (12.5%); a missing one as a dash."""
+    return "—" if value is None else f"{value:.1%}"
 
 
 def format_value(value: Any) -> str:

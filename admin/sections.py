@@ -53,7 +53,6 @@ SECTIONS: tuple[Section, ...] = (
         "reports",
         "Reports",
         EVERYONE,
-        ready=False,
         summary="Campaign ROI, attributed and incremental revenue.",
     ),
     Section(

@@ -44,6 +44,13 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class InvalidQuery(DomainError):
+    """A query-string value cannot be used; `problems` names each parameter."""
+
+    status = 400
+    code = "invalid_query"
+
+
 class PayloadTooLarge(DomainError):
     """A batch holds more records than allowed."""
 

@@ -61,5 +61,6 @@ from campaign_engine.api import (  # noqa: E402,F401  (registers routes)
     ingest,
     message_templates,
     openapi,
+    reports,
     segments,
 )
