@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from campaign_engine.demo.campaign import CAMPAIGN_CODE, CAMPAIGN_NAME, TREATED_SHARE, WINDOW_DAYS
+from campaign_engine.demo.campaign import (
+    CAMPAIGN_CODE,
+    CAMPAIGN_NAME,
+    FIXED_COST,
+    TREATED_SHARE,
+    WINDOW_DAYS,
+)
 from campaign_engine.demo.consents import (
     NOT_SUPPRESSED,
     OPTED_IN,
@@ -159,7 +165,7 @@ def campaign_rows(store: DemoStore) -> TableRows:
         "status": "completed",
         "started_at": started,
         "ended_at": datetime.fromtimestamp(truth.end, UTC),
-        "cost": truth.cost,
+        "cost": FIXED_COST,  # each delivery carries its own $0.03
         "created_at": datetime.fromtimestamp(truth.start - 7 * DAY, UTC),
         "holdout_percent": round(100 * (1 - TREATED_SHARE), 2),
         "outcome_days": WINDOW_DAYS,  # purchases over the whole window count as its outcome
