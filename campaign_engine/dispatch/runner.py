@@ -178,7 +178,7 @@ def finish_if_done(session: Session, run_id: int, now: datetime) -> str:
     """Complete a sending run with nothing left to send; complete its campaign when it is over."""
     run = session.get(CampaignRun, run_id)
     assert run is not None
-    if run.status != "sending":
+    if run.status != "sending" or run.kind == "journey":  # a journey's run lasts while it does
         return run.status
     left = session.scalar(
         select(func.count()).where(

@@ -21,6 +21,13 @@ from campaign_engine.models.contacts import (
 from campaign_engine.models.deliveries import Delivery, MessageTemplate, PolicyDecision, PolicyLock
 from campaign_engine.models.events import Event
 from campaign_engine.models.jobs import JobRun
+from campaign_engine.models.journeys import (
+    Journey,
+    JourneyEnrollment,
+    JourneyStep,
+    JourneyVersion,
+    JourneyWebhookCall,
+)
 from campaign_engine.models.orders import Order, OrderLine
 from campaign_engine.models.segments import Segment, TargetList, TargetListMember
 from campaign_engine.models.tracking import (
@@ -54,6 +61,11 @@ __all__ = [
     "Delivery",
     "Event",
     "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyStep",
+    "JourneyVersion",
+    "JourneyWebhookCall",
     "MessageTemplate",
     "Order",
     "OrderAttribution",

@@ -24,7 +24,7 @@ GROUPS = ("treatment", "control")
 STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
 TYPES = ("acquisition", "retention", "cross_sell", "up_sell", "win_back", "newsletter")
 SCHEDULES = ("none", "once", "cron", "local_time")
-RUN_KINDS = ("scheduled", "winner", "test")  # a regular send, an A/B winner's send, a test send
+RUN_KINDS = ("scheduled", "winner", "test", "journey")  # regular, A/B winner, test, journey sends
 RUN_STATES = ("due", "preparing", "sending", "paused", "completed", "cancelled", "failed")
 
 
