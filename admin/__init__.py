@@ -7,7 +7,16 @@ from typing import Any
 from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from admin import auth, campaign_wizard, campaigns, pages, reports, segments, template_editor
+from admin import (
+    auth,
+    campaign_wizard,
+    campaigns,
+    journeys,
+    pages,
+    reports,
+    segments,
+    template_editor,
+)
 from admin.display import format_money, format_percent, format_value, format_when, last_day
 from admin.sections import sections_for
 from admin.security import csrf_field, current_user, guard_admin
@@ -29,6 +38,7 @@ def init_app(app: Flask) -> None:
     campaigns.register(blueprint)
     campaign_wizard.register(blueprint)
     template_editor.register(blueprint)
+    journeys.register(blueprint)
     reports.register(blueprint)
     blueprint.register_error_handler(DomainError, render_domain_error)
     blueprint.context_processor(template_context)

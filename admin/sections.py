@@ -40,8 +40,7 @@ SECTIONS: tuple[Section, ...] = (
         "journeys",
         "Journeys",
         (ADMIN, MARKETER),
-        ready=False,
-        summary="Design multi-step journeys on a canvas.",
+        summary="Design multi-step journeys on a canvas, simulate and publish them.",
     ),
     Section(
         "templates",

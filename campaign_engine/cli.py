@@ -16,6 +16,7 @@ from campaign_engine.errors import DomainError
 from campaign_engine.fake_commands import fakes
 from campaign_engine.ingest.records import Kind
 from campaign_engine.invocation import Invocation, pass_invocation, stage_progress
+from campaign_engine.journey_commands import journey
 from campaign_engine.models import ROLES, SCOPES
 from campaign_engine.runtime import build_runtime
 from campaign_engine.schema import current_revision, head_revision, upgrade
@@ -294,6 +295,7 @@ def worker(inv: Invocation, concurrency: int, hostname: str | None) -> None:
 
 main.add_command(segment)
 main.add_command(campaign)
+main.add_command(journey)
 main.add_command(template)
 main.add_command(traits)
 main.add_command(fakes)

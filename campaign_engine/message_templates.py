@@ -18,6 +18,7 @@ from campaign_engine.dispatch.rendering import (
 from campaign_engine.dispatch.settings import DispatchSettings
 from campaign_engine.errors import Conflict, InvalidInput, NotFound, Problem
 from campaign_engine.ingest.batch import problems_of
+from campaign_engine.journeys.references import refuse_if_referenced
 from campaign_engine.models import (
     CampaignMessage,
     Contact,
@@ -153,6 +154,7 @@ def delete_template(session: Session, template_id: int) -> None:
     template = get_template(session, template_id)
     if _used(session, template_id):
         raise Conflict(f"template {template.name!r} is used by campaigns; it is kept")
+    refuse_if_referenced(session, "template", template_id, f"template {template.name!r}")
     session.delete(template)
     session.flush()
 

@@ -83,12 +83,61 @@ def roll_up_tracking(runtime: Runtime) -> None:
         log.info("tracking events rolled up: %d", total)
 
 
-# Later capabilities (journey ticks, model refreshes) add theirs here.
+def tick_journeys(runtime: Runtime) -> None:
+    """Advance every due journey enrollment (sends go to the ledger for campaign-dispatch)."""
+    from campaign_engine.journeys.runner import tick
+
+    moved = tick(runtime.sessions, utcnow(), rules=runtime.settings.dispatch.rules)
+    if moved:
+        log.info("journey transitions: %d", moved)
+
+
+def enter_journeys_by_event(runtime: Runtime) -> None:
+    """Enroll contacts whose new events and orders match a journey's event entry."""
+    from campaign_engine.journeys.entries import WALK, enter_by_events
+
+    while True:  # a full walk means more may be waiting
+        with transaction(runtime.sessions) as session:
+            done = enter_by_events(session, utcnow())
+        if done.entered:
+            log.info("journey entries by event: %d", done.entered)
+        if done.walked < WALK:
+            break
+
+
+def enter_journeys_by_segment(runtime: Runtime) -> None:
+    """Enroll segment joiners and run recurring entries that are due."""
+    from campaign_engine.journeys.entries import enter_by_segments, enter_on_schedule
+
+    with transaction(runtime.sessions) as session:
+        entered = enter_by_segments(session, utcnow())
+    with transaction(runtime.sessions) as session:
+        entered += enter_on_schedule(session, utcnow())
+    if entered:
+        log.info("journey entries by segment and schedule: %d", entered)
+
+
+def call_journey_webhooks(runtime: Runtime) -> None:
+    """Make due journey webhook calls, apart from the runner so it never waits on them."""
+    from campaign_engine.journeys.webhooks import deliver_webhooks
+
+    settings = runtime.settings
+    secret = settings.channels.social_webhook_secret or settings.secret_key
+    done = deliver_webhooks(runtime.sessions, utcnow(), secret=secret)
+    if done:
+        log.info("journey webhooks: %s", dict(done))
+
+
+# Later capabilities (model refreshes) add theirs here.
 JOBS: list[Job] = [
     Job("traits-refresh", 24 * 3600, refresh_traits_daily),
     Job("campaign-dispatch", 10, dispatch_campaigns),
     Job("tracking-rollup", 24 * 3600, roll_up_tracking),
     Job("tracking-attribution", 60, attribute_orders),
+    Job("journey-tick", 2, tick_journeys),
+    Job("journey-event-entries", 1, enter_journeys_by_event),
+    Job("journey-entries", 60, enter_journeys_by_segment),
+    Job("journey-webhooks", 5, call_journey_webhooks),
 ]
 CHECK_SECONDS = 60  # how often a scheduler looks for due jobs
 

@@ -59,6 +59,8 @@ def _authenticate() -> None:
 from campaign_engine.api import (  # noqa: E402,F401  (registers routes)
     campaigns,
     ingest,
+    journey_entries,
+    journeys,
     message_templates,
     openapi,
     reports,

@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 from campaign_engine import __version__
 from campaign_engine.api import api_blueprint, requires_scope
 from campaign_engine.api.openapi_campaigns import campaign_openapi
+from campaign_engine.api.openapi_journeys import journey_openapi
 from campaign_engine.api.openapi_reports import report_openapi
 from campaign_engine.api.openapi_segments import segment_openapi
 from campaign_engine.ingest.records import RECORD_TYPES
@@ -102,7 +103,12 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
                 },
             }
         }
-    for more_paths, schemas in (segment_openapi(), campaign_openapi(), report_openapi()):
+    for more_paths, schemas in (
+        segment_openapi(),
+        campaign_openapi(),
+        report_openapi(),
+        journey_openapi(),
+    ):
         paths |= more_paths
         components |= schemas
     return {

@@ -23,6 +23,7 @@ REASONS = {
     "channel_cap": "reached the cap on marketing messages on the channel",
     "topic_opt_out": "opted out of the topic of the campaign's type",
     "global_holdout": "is in the global holdout, which gets no marketing at all",
+    "journey_holdout": "is in the journey's holdout, which walks the journey but gets no sends",
 }
 
 # The preference-page topic each campaign type belongs to; opting out of it skips the campaign.

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from campaign_engine.errors import Conflict, InvalidInput, NotFound, Problem
+from campaign_engine.journeys.references import refuse_if_referenced
 from campaign_engine.models import (
     CHANNELS,
     CONSENT_STATES,
@@ -168,6 +169,7 @@ def delete_segment(session: Session, segment_id: int) -> None:
         refs = referenced_segments(parse_definition(other.definition))
         if any(ref == segment_id for _, ref in refs):
             raise Conflict(f"segment {other.name!r} refers to this segment; change it first")
+    refuse_if_referenced(session, "segment", segment_id, f"segment {segment.name!r}")
     session.delete(segment)
     session.flush()
 

@@ -24,6 +24,20 @@ EXPECTED = {
     "off_season_offer": "email",
     "sms_offer": "sms",
     "social_post": "social",
+    "onboarding_tips": "email",
+    "first_order_offer": "email",
+    "nurture_intro": "email",
+    "nurture_case_study": "email",
+    "nurture_offer": "email",
+    "cross_sell_reminder": "email",
+    "retention_offer": "email",
+    "win_back_sms": "sms",
+    "vip_reward": "email",
+    "birthday_reward": "email",
+    "referral_ask": "email",
+    "referral_reminder": "email",
+    "satisfaction_survey": "email",
+    "survey_reminder": "email",
 }
 
 
@@ -70,8 +84,9 @@ def test_cross_sell_lists_the_recommended_products() -> None:
     assert "Merino Crew Socks" in message.html
 
 
-def test_sms_starter_fits_one_segment_on_the_sample() -> None:
-    starter = STARTERS["sms_offer"]
+@pytest.mark.parametrize("name", ["sms_offer", "win_back_sms"])
+def test_sms_starters_fit_one_segment_on_the_sample(name: str) -> None:
+    starter = STARTERS[name]
     message = compile_message(starter.source, starter_library()).render(sample_context())
     assert sms_segments(message.text).segments == 1
     assert message.text.endswith("Reply STOP to opt out")

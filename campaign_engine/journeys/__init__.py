@@ -1,0 +1,1 @@
+"""Journeys in the application: saving, publishing, analytics, simulation and the runner."""
