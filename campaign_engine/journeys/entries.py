@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from campaign_engine.bulk import key_in
 from campaign_engine.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from campaign_engine.journeys.enrollment import definition_of, enroll
-from campaign_engine.journeys.facts import ORDER_EVENT
+from campaign_engine.journeys.facts import ORDER_COLUMNS, order_event
 from campaign_engine.models import (
     Contact,
     Event,
@@ -171,25 +171,9 @@ def enter_by_events(session: Session, now: datetime, limit: int = WALK) -> Event
     for _, _, contact_id, kind, occurred_at, properties in events:
         if contact_id is not None:
             arrived.append((contact_id, JourneyEvent(kind, occurred_at, properties or {})))
-    order_columns = (
-        Order.contact_id,
-        Order.ordered_at,
-        Order.external_id,
-        Order.revenue,
-        Order.currency,
-        Order.campaign_code,
-        Order.channel,
-    )
-    orders = _walk(session, ORDERS_CURSOR, Order, order_columns, limit)
-    for _, _, contact_id, ordered_at, external_id, revenue, currency, code, channel in orders:
-        properties = {
-            "order_id": external_id,
-            "revenue": revenue,
-            "currency": currency,
-            "campaign_code": code,
-            "channel": channel,
-        }
-        arrived.append((contact_id, JourneyEvent(ORDER_EVENT, ordered_at, properties)))
+    orders = _walk(session, ORDERS_CURSOR, Order, ORDER_COLUMNS, limit)
+    for _, _, contact_id, *order in orders:
+        arrived.append((contact_id, order_event(order)))
     walked = max(len(events), len(orders))
     if not arrived:
         return EventPass(0, walked)

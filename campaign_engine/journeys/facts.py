@@ -30,6 +30,31 @@ from journeys import Event as JourneyEvent
 log = logging.getLogger(__name__)
 
 ORDER_EVENT = "order_placed"
+# What an order tells journeys, as an `order_placed` event (after its contact id).
+ORDER_COLUMNS = (
+    Order.contact_id,
+    Order.ordered_at,
+    Order.external_id,
+    Order.revenue,
+    Order.currency,
+    Order.campaign_code,
+    Order.channel,
+)
+
+
+def order_event(order: Sequence[Any]) -> JourneyEvent:
+    """Return an order (the values of ORDER_COLUMNS after the contact id) as journeys see it."""
+    ordered_at, external_id, revenue, currency, code, channel = order
+    properties = {
+        "order_id": external_id,
+        "revenue": revenue,
+        "currency": currency,
+        "campaign_code": code,
+        "channel": channel,
+    }
+    return JourneyEvent(ORDER_EVENT, ordered_at, properties)
+
+
 CUSTOM = "attributes."
 CONTACT_COLUMNS = frozenset(c.name for c in Contact.__table__.columns)
 
@@ -152,27 +177,12 @@ def _events(
         by_contact[contact_id].append(JourneyEvent(kind, occurred_at, properties or {}))
     if ORDER_EVENT in types:
         orders = session.execute(
-            select(
-                Order.contact_id,
-                Order.ordered_at,
-                Order.external_id,
-                Order.revenue,
-                Order.currency,
-                Order.campaign_code,
-                Order.channel,
-            )
+            select(*ORDER_COLUMNS)
             .where(key_in(session, Order.contact_id, contacts))
             .where(Order.ordered_at > since, Order.ordered_at <= now)
         )
-        for contact_id, ordered_at, external_id, revenue, currency, code, channel in orders:
-            properties = {
-                "order_id": external_id,
-                "revenue": revenue,
-                "currency": currency,
-                "campaign_code": code,
-                "channel": channel,
-            }
-            by_contact[contact_id].append(JourneyEvent(ORDER_EVENT, ordered_at, properties))
+        for contact_id, *order in orders:
+            by_contact[contact_id].append(order_event(order))
     return {
         p.enrollment_id: [
             e
