@@ -80,6 +80,7 @@ def fakes(
             "CE_EMAIL_TRANSPORT": "sendgrid",
             "CE_SENDGRID_HOST": sendgrid.url,
             "CE_SENDGRID_API_KEY": sendgrid.api_key,
+            "CE_SENDGRID_WEBHOOK_KEY": sendgrid.public_key_b64,
             "CE_SMTP_HOST": smtp.host,
             "CE_SMTP_PORT": str(smtp.port),
             "CE_SMS_TRANSPORT": "twilio",
