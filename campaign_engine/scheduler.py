@@ -184,6 +184,8 @@ def build_scheduler(
     runtime: Runtime, blocking: bool, jobs: list[Job] | None = None
 ) -> BaseScheduler:
     """Return an APScheduler that offers every job a claimed run each minute (or period)."""
+    # Some jobs run every second: APScheduler's "job executed" lines would drown the log.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
     for job in JOBS if jobs is None else jobs:
         scheduler.add_job(
