@@ -223,7 +223,7 @@ def _tracking_settings(env: Mapping[str, str]) -> TrackingSettings:
         sendgrid_webhook_key=env.get("CE_SENDGRID_WEBHOOK_KEY", ""),
         webhook_max_age_seconds=_int(env, "CE_WEBHOOK_MAX_AGE_SECONDS", 600),
         retention_days=_int(env, "CE_TRACKING_RETENTION_DAYS", base.retention_days),
-        writes=_choice(env, "CE_TRACKING_WRITES", WRITE_MODES, "direct"),
+        writes=_choice(env, "CE_TRACKING_WRITES", WRITE_MODES, base.writes),
         flush_ms=_int(env, "CE_TRACKING_FLUSH_MS", base.flush_ms),
         topics=tuple(t for t in topics if t),
     )

@@ -18,6 +18,7 @@ from campaign_engine.config import Settings
 from campaign_engine.db import Base, make_engine, make_session_factory
 from campaign_engine.runtime import Runtime
 from campaign_engine.schema import upgrade
+from campaign_engine.tracking.settings import TrackingSettings
 
 PG_URL = os.environ.get("CE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -84,6 +85,7 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
         database_url=engine.url.render_as_string(hide_password=False),
         secret_key="test-secret",
         testing=True,
+        tracking=TrackingSettings(writes="direct"),  # tests read events right after a request
     )
 
 

@@ -20,7 +20,7 @@ class TrackingSettings:
     sendgrid_webhook_key: str = ""  # the Event Webhook's ECDSA public key (base64 DER or PEM)
     webhook_max_age_seconds: int = 600  # a signed webhook older than this is refused
     retention_days: int = 90  # raw events older than this are rolled up into daily counts
-    writes: str = "direct"  # "buffered": opens and clicks are written in batches per process
+    writes: str = "buffered"  # opens and clicks in batches per process; "direct": one by one
     flush_ms: int = 200
     topics: tuple[str, ...] = ("newsletter", "offers", "product_news")
 
