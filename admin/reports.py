@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
@@ -19,6 +17,7 @@ from campaign_engine.downloads import csv_attachment
 from campaign_engine.errors import Conflict
 from campaign_engine.models.campaigns import STATUSES, TYPES
 from campaign_engine.models.contacts import CHANNELS
+from campaign_engine.models.types import utcnow
 from campaign_engine.reporting import (
     CampaignQuery,
     ComparisonQuery,
@@ -42,10 +41,6 @@ COLUMNS = (
     ("attributed_margin_roi", "Attributed ROI (margin)", "percent"),
     ("incremental_roi", "Incremental ROI", "estimate"),
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _campaign_report(campaign_id: int) -> reporting.CampaignReport:
@@ -76,7 +71,7 @@ def campaign_report_csv(campaign_id: int) -> ResponseReturnValue:
 def _comparison() -> tuple[ComparisonQuery, list[reporting.ComparisonRow]]:
     query = parse_query(ComparisonQuery, request.args)
     with transaction(current_runtime().sessions) as session:
-        return query, reporting.comparison_report(session, query, _now())
+        return query, reporting.comparison_report(session, query, utcnow())
 
 
 @role_required(*VIEWERS)
@@ -104,7 +99,7 @@ def campaigns_compared_csv() -> ResponseReturnValue:
 
 
 def _channels() -> tuple[PeriodQuery, list[reporting.MetricsRow]]:
-    query = parse_query(PeriodQuery, request.args, _now())
+    query = parse_query(PeriodQuery, request.args, utcnow())
     since, until = query.period
     with transaction(current_runtime().sessions) as session:
         rows = reporting.channel_performance(
@@ -134,7 +129,7 @@ def channels_csv() -> ResponseReturnValue:
 def programme() -> ResponseReturnValue:
     """Show the whole programme against the global holdout over a period."""
     runtime = current_runtime()
-    query = parse_query(PeriodQuery, request.args, _now())
+    query = parse_query(PeriodQuery, request.args, utcnow())
     since, until = query.period
     holdout = GlobalHoldout.of(runtime.settings.dispatch.rules)
     try:

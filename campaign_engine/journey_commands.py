@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import click
 
 from campaign_engine.db import transaction
 from campaign_engine.invocation import Invocation, pass_invocation, read_json
+from campaign_engine.models.types import utcnow
 
 ACTIONS = {
     "publish": "Publish the draft as a new version (new entries get it).",
@@ -18,10 +18,6 @@ ACTIONS = {
     "resume": "Carry on a paused journey.",
     "archive": "Retire a journey for good.",
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _echo_json(value: Any) -> None:
@@ -122,14 +118,14 @@ def _steer(inv: Invocation, action: str, journey_id: int) -> None:
     with transaction(inv.migrated_runtime.sessions) as session:
         match action:
             case "publish":
-                version = service.publish(session, journey_id, None, _now())
+                version = service.publish(session, journey_id, None, utcnow())
                 click.echo(f"published version {version.version} of journey {journey_id}")
             case "pause":
                 service.pause(session, journey_id)
             case "resume":
                 service.resume(session, journey_id)
             case "archive":
-                service.archive(session, journey_id, _now())
+                service.archive(session, journey_id, utcnow())
         click.echo(f"journey {journey_id} is {service.get_journey(session, journey_id).status}")
 
 

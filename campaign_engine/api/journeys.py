@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from flask import Response, jsonify, request
@@ -13,6 +13,7 @@ from campaign_engine.api import api_blueprint, json_body, requires_scope
 from campaign_engine.db import transaction
 from campaign_engine.journeys import analytics, library_install, service, simulation
 from campaign_engine.journeys.problems import bad_body, problems_json
+from campaign_engine.models.types import utcnow
 from campaign_engine.web import current_runtime
 
 ACTIONS = ("publish", "pause", "resume", "archive")
@@ -58,10 +59,6 @@ def _parse(model: type[M], data: Any) -> M:
 def _optional_body() -> Any:
     """Return the JSON body, or {} when none was sent (every field has a default)."""
     return json_body() if request.content_length else {}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @api_blueprint.get("/journeys")
@@ -121,13 +118,13 @@ def _transition(journey_id: int, action: str) -> Response:
     with transaction(current_runtime().sessions) as session:
         match action:
             case "publish":
-                service.publish(session, journey_id, None, _now())
+                service.publish(session, journey_id, None, utcnow())
             case "pause":
                 service.pause(session, journey_id)
             case "resume":
                 service.resume(session, journey_id)
             case "archive":
-                service.archive(session, journey_id, _now())
+                service.archive(session, journey_id, utcnow())
         return jsonify(service.describe_journey(session, journey_id))
 
 

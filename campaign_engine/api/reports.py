@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Response, jsonify, request
 
 from campaign_engine import reporting
@@ -11,6 +9,7 @@ from campaign_engine.api import api_blueprint, requires_scope
 from campaign_engine.db import transaction
 from campaign_engine.dispatch.holdout import GlobalHoldout
 from campaign_engine.downloads import csv_attachment
+from campaign_engine.models.types import utcnow
 from campaign_engine.reporting import (
     CampaignQuery,
     ComparisonQuery,
@@ -21,10 +20,6 @@ from campaign_engine.reporting import (
 from campaign_engine.web import current_runtime
 
 SCOPE = "read"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _campaign_report(campaign_id: int) -> reporting.CampaignReport:
@@ -71,7 +66,7 @@ def campaign_report_daily(campaign_id: int) -> Response:
 def _comparison() -> list[reporting.ComparisonRow]:
     query = parse_query(ComparisonQuery, request.args)
     with transaction(current_runtime().sessions) as session:
-        return reporting.comparison_report(session, query, _now())
+        return reporting.comparison_report(session, query, utcnow())
 
 
 @api_blueprint.get("/reports/campaigns")
@@ -89,7 +84,7 @@ def campaigns_report_csv() -> Response:
 
 
 def _channels() -> tuple[PeriodQuery, list[reporting.MetricsRow]]:
-    query = parse_query(PeriodQuery, request.args, _now())
+    query = parse_query(PeriodQuery, request.args, utcnow())
     since, until = query.period
     with transaction(current_runtime().sessions) as session:
         rows = reporting.channel_performance(
@@ -126,7 +121,7 @@ def channels_report_csv() -> Response:
 def programme_report() -> Response:
     """Compare everyone else with the global holdout over [since, until)."""
     runtime = current_runtime()
-    since, until = parse_query(PeriodQuery, request.args, _now()).period
+    since, until = parse_query(PeriodQuery, request.args, utcnow()).period
     holdout = GlobalHoldout.of(runtime.settings.dispatch.rules)
     with transaction(runtime.sessions) as session:
         summary = reporting.programme_summary(session, holdout.percent, holdout.salt, since, until)
