@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -19,8 +19,8 @@ from campaign_engine.links import sign, verify
 from campaign_engine.models.types import utcnow
 from campaign_engine.runtime import Runtime
 from campaign_engine.tracking.browser_view import browser_copy
-from campaign_engine.tracking.fastpath import GIF, TrackingFastPath
-from campaign_engine.tracking.hits import Hit, LinkTracker
+from campaign_engine.tracking.fastpath import TrackingFastPath
+from campaign_engine.tracking.hits import LinkTracker
 from campaign_engine.tracking.pages import channel_words, render_page
 from campaign_engine.tracking.preferences import (
     Preferences,
@@ -36,11 +36,6 @@ from campaign_engine.web import EXTENSION, current_runtime
 tracking = Blueprint("tracking", __name__, url_prefix="/t")
 STATE = "campaign_engine.tracking"
 
-NO_CACHE = {
-    "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
-    "Pragma": "no-cache",
-    "Expires": "0",
-}
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex",
@@ -79,22 +74,12 @@ def _install(setup: BlueprintSetupState) -> None:
     )
 
 
-@tracking.get("/o/<token>.gif")
-def open_pixel(token: str) -> Response:
-    """Answer the open pixel, recording an open when its token is genuine and fresh."""
-    _state().links.open(_hit(token))
-    return Response(GIF, mimetype="image/gif", headers=NO_CACHE)
-
-
+# The fast path (fastpath.py) answers every pixel and every genuine click before Flask; a
+# click reaches this route only when its token did not verify.
 @tracking.get("/c/<token>")
 def click(token: str) -> BaseResponse:
-    """Redirect to the link the token signs, recording the click when it is fresh."""
-    target = _state().links.click(_hit(token))
-    if target is None:
-        raise NotFound("This link is not valid. Please check you copied all of it.")
-    response = redirect(target, 302)
-    response.headers.update(NO_CACHE)
-    return response
+    """Answer a click link that does not verify with a 404 page, never a redirect."""
+    raise NotFound("This link is not valid. Please check you copied all of it.")
 
 
 @tracking.get("/unsubscribe/<token>")
@@ -167,10 +152,6 @@ def domain_error(error: DomainError) -> Response:
 def _state() -> TrackingState:
     state: TrackingState = current_app.extensions[STATE]
     return state
-
-
-def _hit(token: str) -> Hit:
-    return Hit(token, request.headers.get("User-Agent", ""), request.method, utcnow())
 
 
 def _delivery_id(kind: str, token: str) -> int:

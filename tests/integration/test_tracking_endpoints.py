@@ -14,7 +14,8 @@ from campaign_engine.links import click_url, open_pixel_url, sign
 from campaign_engine.models import Consent, Delivery, PolicyDecision, TrackingEvent
 from campaign_engine.models.types import utcnow
 from campaign_engine.runtime import Runtime
-from campaign_engine.tracking.web import GIF, STATE
+from campaign_engine.tracking.fastpath import GIF
+from campaign_engine.tracking.web import STATE
 from tests.campaign_support import (
     campaign_body,
     in_session,
