@@ -39,6 +39,12 @@ from campaign_engine.models.tracking import (
     TrackingEvent,
 )
 from campaign_engine.models.traits import ContactTraits
+from campaign_engine.models.uplift import (
+    UpliftModel,
+    UpliftModelVersion,
+    UpliftScore,
+    UpliftScoringRun,
+)
 
 __all__ = [
     "ATTRIBUTION_MODELS",
@@ -80,5 +86,9 @@ __all__ = [
     "TrackingCursor",
     "TrackingDaily",
     "TrackingEvent",
+    "UpliftModel",
+    "UpliftModelVersion",
+    "UpliftScore",
+    "UpliftScoringRun",
     "User",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -17,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from campaign_engine.db import Base
+from campaign_engine.db import Base, JSONDoc
 from campaign_engine.models.types import IdType, Money, UTCDateTime, utcnow
 
 GROUPS = ("treatment", "control")
@@ -62,6 +63,8 @@ class Campaign(Base):
     attribution_open_days: Mapped[int] = mapped_column(Integer, default=3)
     attribution_delivery_days: Mapped[int] = mapped_column(Integer, default=1)
     outcome_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Uplift targeting ({"model": name, "rule": ..., ...}); None contacts the whole audience.
+    targeting: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     created_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -155,6 +158,8 @@ class CampaignMember(Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     baseline_probability: Mapped[float | None] = mapped_column(Float)
     true_effect: Mapped[float | None] = mapped_column(Float)
+    # The uplift score the targeting model gave the contact when assigned (uplift mode only).
+    predicted_uplift: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
