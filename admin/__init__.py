@@ -12,7 +12,9 @@ from admin import (
     campaign_wizard,
     campaigns,
     journeys,
+    models,
     pages,
+    recommendations,
     reports,
     segments,
     template_editor,
@@ -40,6 +42,8 @@ def init_app(app: Flask) -> None:
     template_editor.register(blueprint)
     journeys.register(blueprint)
     reports.register(blueprint)
+    models.register(blueprint)
+    recommendations.register(blueprint)
     blueprint.register_error_handler(DomainError, render_domain_error)
     blueprint.context_processor(template_context)
     app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""SVG charts drawn on the server: bars, grouped bars with error bars, daily lines and columns.
+"""SVG charts drawn on the server: bars, grouped bars with error bars, lines, columns and curves.
 
 Pure functions from numbers to an SVG string (as `Markup`, ready for a template). Every label
 is escaped; every chart has a `<title>` and `aria-label`, and every mark a `<title>` giving
@@ -50,6 +50,14 @@ class BarGroup:
 
     label: str
     bars: Sequence[Bar]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A labelled vertical line across a curve chart at `x` (e.g. the best share to contact)."""
+
+    x: float
+    label: str
 
 
 @dataclass(frozen=True)
@@ -317,3 +325,61 @@ def _line(
         else ""
     )
     return f'<g class="series"><title>{_text(one.name)}</title>{line}{"".join(points)}</g>'
+
+
+def curve_chart(
+    xs: Sequence[float],
+    series: Sequence[Series],
+    *,
+    title: str,
+    fmt: Format = plain,
+    x_fmt: Format = percent,
+    marks: Sequence[Mark] = (),
+    height: int = HEIGHT,
+) -> Markup:
+    """Return lines over a numeric x axis (such as share contacted), with marked x values.
+
+    Unlike `series_chart`, points sit at their x value, so a curve from 0 starts on the axis.
+    """
+    y_ticks = _ticks([v for s in series for v in s.values if v is not None])
+    y = _Scale(y_ticks, height - BOTTOM, TOP + 18)
+    x_ticks = _ticks([min(xs, default=0.0), max(xs, default=1.0)], count=5)
+    x = _Scale(x_ticks, LEFT, WIDTH - RIGHT)
+    parts = _open(title, WIDTH, height, "curves") + _legend([s.name for s in series])
+    parts += _y_axis(y_ticks, y, fmt, WIDTH)
+    parts += [_x_label(x_fmt(tick), x(tick), height) for tick in x_ticks]
+    for n, one in enumerate(series):
+        color = PALETTE[n % 5]
+        path: list[str] = []
+        points: list[str] = []
+        for at, value in zip(xs, one.values, strict=True):
+            if value is None:
+                continue
+            cx, cy = _num(x(at)), _num(y(value))
+            path.append(f"{'L' if path else 'M'}{cx} {cy}")
+            said = f"{x_fmt(at)}, {one.name}: {fmt(value)}"
+            points.append(
+                f'<circle cx="{cx}" cy="{cy}" r="2" fill="{color}"><title>{_text(said)}</title>'
+                "</circle>"
+            )
+        line = (
+            f'<path class="line" d="{"".join(path)}" stroke="{color}" stroke-width="2" '
+            'fill="none"/>'
+            if path
+            else ""
+        )
+        parts.append(
+            f'<g class="series"><title>{_text(one.name)}</title>{line}{"".join(points)}</g>'
+        )
+    for mark in marks:
+        left = _num(x(mark.x))
+        anchor, shift = ("end", -4) if x(mark.x) > WIDTH / 2 else ("start", 4)
+        parts.append(
+            f'<g class="mark"><title>{_text(mark.label)}</title>'
+            f'<line x1="{left}" x2="{left}" y1="{TOP + 18}" y2="{height - BOTTOM}" '
+            f'stroke="#1d2430" stroke-dasharray="4 3"/>'
+            f'<text x="{_num(x(mark.x) + shift)}" y="{TOP + 30}" '
+            f'text-anchor="{anchor}" font-size="11" fill="#1d2430" {HALO}>'
+            f"{_text(mark.label)}</text></g>"
+        )
+    return Markup("".join([*parts, "</svg>"]))

@@ -57,9 +57,14 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "models",
         "Models",
-        (ADMIN, ANALYST),
-        ready=False,
-        summary="Train and check uplift models and association rules.",
+        EVERYONE,  # marketers read the policy chart to pick a campaign's uplift rule
+        summary="Train and check uplift models.",
+    ),
+    Section(
+        "recommendations",
+        "Recommendations",
+        EVERYONE,
+        summary="Explore association rules; preview what a contact or a basket is shown, and why.",
     ),
     Section(
         "settings",

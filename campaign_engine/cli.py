@@ -18,10 +18,12 @@ from campaign_engine.ingest.records import Kind
 from campaign_engine.invocation import Invocation, pass_invocation, stage_progress
 from campaign_engine.journey_commands import journey
 from campaign_engine.models import ROLES, SCOPES
+from campaign_engine.rules_commands import rules
 from campaign_engine.runtime import build_runtime
 from campaign_engine.schema import current_revision, head_revision, upgrade
 from campaign_engine.segment_commands import segment, traits
 from campaign_engine.tracking_commands import tracking
+from campaign_engine.uplift_commands import uplift
 
 DEMO_ADMIN = "admin@demo.local"
 
@@ -208,6 +210,7 @@ def demo(
     from campaign_engine.segments.examples import save_examples
     from campaign_engine.tracking.attribution import attribute_all_orders
     from campaign_engine.traits.refresh import refresh_traits
+    from campaign_engine.uplift_models.demo import train_demo_model
 
     rt = inv.runtime
     upgrade(rt.engine)
@@ -226,6 +229,16 @@ def demo(
         click.echo(
             f"traits: {traits}; {examples} example segments and {campaigns} draft campaigns saved"
         )
+        trained = train_demo_model(rt, lambda message: click.echo(f"  uplift: {message}"))
+        if trained is not None:
+            with transaction(rt.sessions) as session:
+                save_examples(session)  # the example segments that need the demo model
+            qini = trained.metrics["normalised_qini"]
+            click.echo(
+                f"uplift model {trained.model!r} v{trained.version} ({trained.learner}) trained, "
+                f"promoted and scored: normalised Qini {qini['model']:.3f} "
+                f"(response propensity {qini['propensity']:.3f})"
+            )
     password = secrets.token_urlsafe(12)
     with transaction(rt.sessions) as session:
         reset_or_create_user(session, DEMO_ADMIN, password, "admin", "Demo admin")
@@ -300,3 +313,5 @@ main.add_command(template)
 main.add_command(traits)
 main.add_command(fakes)
 main.add_command(tracking)
+main.add_command(uplift)
+main.add_command(rules)

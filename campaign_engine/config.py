@@ -16,6 +16,7 @@ from campaign_engine.channels.settings import (
     ChannelSettings,
 )
 from campaign_engine.dispatch.settings import DispatchSettings
+from campaign_engine.recommend.settings import BASKET_UNITS, RecommendSettings
 from campaign_engine.tracking.settings import WRITE_MODES, TrackingSettings
 
 T = TypeVar("T", bound=str)
@@ -45,6 +46,7 @@ class Settings:
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    recommend: RecommendSettings = field(default_factory=RecommendSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -238,6 +240,61 @@ def _tracking_settings(env: Mapping[str, str]) -> TrackingSettings:
     return tracking
 
 
+def _support(environ: Mapping[str, str], name: str, default: float | int) -> float | int:
+    """Read a minimum support: an integer is a count of baskets, a decimal a fraction."""
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value: float | int = int(raw) if raw.isdigit() else float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a count (like 20) or a fraction (like 0.001)") from None
+    if (isinstance(value, int) and value < 1) or (isinstance(value, float) and not 0 < value < 1):
+        raise ConfigError(f"{name} must be a count of 1 or more or a fraction below 1, got {raw}")
+    return value
+
+
+def _recommend_settings(env: Mapping[str, str]) -> RecommendSettings:
+    """Read the CE_RULES_* (mining) and CE_PERSONALISATION_* (storefront) variables."""
+    base = RecommendSettings()
+    recommend = RecommendSettings(
+        per=_choice(env, "CE_RULES_PER", BASKET_UNITS, "order"),
+        window_days=_int(env, "CE_RULES_WINDOW_DAYS", base.window_days),
+        min_support=_support(env, "CE_RULES_MIN_SUPPORT", base.min_support),
+        min_count=_int(env, "CE_RULES_MIN_COUNT", base.min_count),
+        min_confidence=_float(env, "CE_RULES_MIN_CONFIDENCE", base.min_confidence),
+        min_lift=_float(env, "CE_RULES_MIN_LIFT", base.min_lift),
+        category_min_lift=_float(env, "CE_RULES_CATEGORY_MIN_LIFT", base.category_min_lift),
+        max_len=_int(env, "CE_RULES_MAX_LEN", base.max_len),
+        max_rules=_int(env, "CE_RULES_MAX_RULES", base.max_rules),
+        keep=_int(env, "CE_RULES_KEEP", base.keep),
+        refresh_hours=_int(env, "CE_RULES_REFRESH_HOURS", base.refresh_hours),
+        holdout_percent=_float(env, "CE_PERSONALISATION_HOLDOUT_PERCENT", 0.0),
+        holdout_salt=env.get("CE_PERSONALISATION_HOLDOUT_SALT") or base.holdout_salt,
+        cache_seconds=_float(env, "CE_PERSONALISATION_CACHE_SECONDS", base.cache_seconds),
+        key_cache_seconds=_float(env, "CE_API_KEY_CACHE_SECONDS", base.key_cache_seconds),
+        campaign_days=_int(env, "CE_PERSONALISATION_CAMPAIGN_DAYS", base.campaign_days),
+    )
+    if recommend.holdout_percent > 50:
+        raise ConfigError("CE_PERSONALISATION_HOLDOUT_PERCENT must be from 0 to 50")
+    if recommend.min_confidence > 1:
+        raise ConfigError("CE_RULES_MIN_CONFIDENCE must be from 0 to 1")
+    if not 2 <= recommend.max_len <= 5:
+        raise ConfigError("CE_RULES_MAX_LEN must be from 2 to 5")
+    for name, value in (
+        ("CE_RULES_WINDOW_DAYS", recommend.window_days),
+        ("CE_RULES_MIN_COUNT", recommend.min_count),
+        ("CE_RULES_MAX_RULES", recommend.max_rules),
+        ("CE_RULES_KEEP", recommend.keep),
+        ("CE_PERSONALISATION_CAMPAIGN_DAYS", recommend.campaign_days),
+    ):
+        if value < 1:
+            raise ConfigError(f"{name} must be 1 or more, got {value}")
+    if recommend.refresh_hours < 0:
+        raise ConfigError("CE_RULES_REFRESH_HOURS must be 0 (off) or more")
+    return recommend
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from CE_* variables; the only place that reads the environment."""
     env = os.environ if environ is None else environ
@@ -258,4 +315,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         channels=_channel_settings(env),
         dispatch=_dispatch_settings(env),
         tracking=_tracking_settings(env),
+        recommend=_recommend_settings(env),
     )

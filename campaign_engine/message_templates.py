@@ -27,6 +27,7 @@ from campaign_engine.models import (
     MessageTemplate,
 )
 from campaign_engine.models.types import utcnow
+from campaign_engine.recommend.messages import contact_recommendations
 from templates import (
     MessageSource,
     RenderedMessage,
@@ -194,7 +195,8 @@ def contact_context(
     row = session.get(ContactTraits, contact_id)
     traits = {name: getattr(row, name) for name in TRAIT_FIELDS} if row else None
     preview = {"name": "Preview", "code": "PREVIEW", "type": "newsletter"}
-    return message_context(fields, traits, preview, settings, secret, 0)
+    recommendations = contact_recommendations(session, contact_id)
+    return message_context(fields, traits, preview, settings, secret, 0, recommendations)
 
 
 def preview_template(

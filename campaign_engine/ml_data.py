@@ -27,7 +27,13 @@ Outcome = Literal["conversion", "revenue", "margin"]
 OUTCOME_COLUMNS = {"conversion": "converted", "revenue": "revenue", "margin": "margin"}
 SCORING_CHUNK = 5_000  # contact ids per IN list
 
-__all__ = ["FEATURE_COLUMNS", "TrainingData", "scoring_frame", "training_frame"]
+__all__ = [
+    "FEATURE_COLUMNS",
+    "TrainingData",
+    "id_range_frame",
+    "scoring_frame",
+    "training_frame",
+]
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,18 @@ def scoring_frame(session: Session, contact_ids: Sequence[int], as_of: datetime)
     if missing:
         raise NotFound(f"contact {missing[0]} does not exist")
     return frame.loc[wanted, list(FEATURE_COLUMNS)]
+
+
+def id_range_frame(session: Session, low: int, high: int, as_of: datetime) -> pd.DataFrame:
+    """Return the feature columns of every contact with low <= id < high as of `as_of`.
+
+    Indexed by contact id in ascending order; the batch scoring job walks contacts this way.
+    """
+    if as_of.tzinfo is None:
+        raise InvalidInput("as_of must be an aware datetime")
+    people = select(Contact.id.label("contact_id")).where(Contact.id >= low, Contact.id < high)
+    frame = feature_frame(session, people, as_of.astimezone(UTC))
+    return frame.set_index("contact_id").sort_index()[list(FEATURE_COLUMNS)]
 
 
 def _check(session: Session, facts: list[CampaignFacts]) -> None:

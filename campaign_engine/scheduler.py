@@ -128,6 +128,29 @@ def call_journey_webhooks(runtime: Runtime) -> None:
         log.info("journey webhooks: %s", dict(done))
 
 
+def maintain_uplift_models(runtime: Runtime) -> None:
+    """Retrain uplift models that are due and rescore those whose scores are stale."""
+    from campaign_engine.uplift_models.jobs import maintain
+
+    maintain(runtime)
+
+
+def refresh_rules(runtime: Runtime) -> None:
+    """Mine a new rule set when the newest is older than CE_RULES_REFRESH_HOURS (0: never)."""
+    from campaign_engine.recommend.ruleset import refresh_if_due
+
+    with transaction(runtime.sessions) as session:
+        rule_set = refresh_if_due(session, runtime.settings.recommend, utcnow())
+    if rule_set is not None:
+        log.info(
+            "rule set %d mined: %d product and %d category rules from %d baskets",
+            rule_set.id,
+            rule_set.product_rules,
+            rule_set.category_rules,
+            rule_set.baskets,
+        )
+
+
 # Later capabilities (model refreshes) add theirs here.
 JOBS: list[Job] = [
     Job("traits-refresh", 24 * 3600, refresh_traits_daily),
@@ -138,6 +161,8 @@ JOBS: list[Job] = [
     Job("journey-event-entries", 1, enter_journeys_by_event),
     Job("journey-entries", 60, enter_journeys_by_segment),
     Job("journey-webhooks", 5, call_journey_webhooks),
+    Job("uplift-models", 300, maintain_uplift_models),
+    Job("rules-refresh", 3600, refresh_rules),
 ]
 CHECK_SECONDS = 60  # how often a scheduler looks for due jobs
 

@@ -55,7 +55,9 @@ class InlineExecutor:
 
 def make_celery(settings: Settings) -> Celery:
     """Return a Celery app on the configured broker with every registered task."""
-    import campaign_engine.dispatch.wiring  # noqa: F401  (registers the send task)
+    # Importing them registers the send and scoring tasks.
+    import campaign_engine.dispatch.wiring
+    import campaign_engine.uplift_models.jobs  # noqa: F401
 
     app = Celery(
         "campaign_engine", broker=settings.broker_url, backend=settings.result_backend or None

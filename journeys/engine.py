@@ -371,10 +371,13 @@ def _random_split(node: RandomSplitNode, facts: Facts, at: datetime) -> _Move:
 
 def _uplift(node: UpliftSplitNode, facts: Facts) -> tuple[str, bool]:
     """Return ("send" or "skip", whether a score decided it rather than the fallback)."""
+    score, percentile = facts.uplift_score, facts.uplift_percentile
+    if node.model is not None:
+        score, percentile = facts.uplift_by_model.get(node.model, (None, None))
     if node.mode == "threshold":
-        if facts.uplift_score is None:
+        if score is None:
             return node.fallback, False
-        return ("send" if facts.uplift_score >= node.value else "skip"), True
-    if facts.uplift_percentile is None:
+        return ("send" if score >= node.value else "skip"), True
+    if percentile is None:
         return node.fallback, False
-    return ("send" if facts.uplift_percentile < node.value / 100 else "skip"), True
+    return ("send" if percentile < node.value / 100 else "skip"), True

@@ -57,9 +57,10 @@ class Facts:
     `events`: the contact's events of the asked-for types since it entered the current step
     (older or future ones are ignored). `engagement`: per send step id. `uplift_score` (higher
     means more uplift) and `uplift_percentile` (the share of scored contacts ranked above this
-    one, 0 to 1) come from the stored uplift scores. `draws` overrides `stable_draw(seed, id)`
-    per step. `goals_met` (goal step ids) and `exit_reason` let a runner report a goal or an
-    exit criterion it matched itself.
+    one, 0 to 1) come from the stored scores of the most recently promoted uplift model;
+    `uplift_by_model` holds (score, percentile) under each model a step names. `draws`
+    overrides `stable_draw(seed, id)` per step. `goals_met` (goal step ids) and `exit_reason`
+    let a runner report a goal or an exit criterion it matched itself.
     """
 
     attributes: Mapping[str, Any] = field(default_factory=dict)
@@ -69,6 +70,7 @@ class Facts:
     engagement: Mapping[str, Engagement] = field(default_factory=dict)
     uplift_score: float | None = None
     uplift_percentile: float | None = None
+    uplift_by_model: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
     seed: str = ""
     draws: Mapping[str, float] = field(default_factory=dict)
     goals_met: frozenset[str] = frozenset()
@@ -95,7 +97,8 @@ class FactNeeds:
     engagement_nodes: frozenset[str] = frozenset()
     attributes: frozenset[str] = frozenset()
     time_zone: bool = False
-    uplift: bool = False
+    uplift: bool = False  # the default (latest promoted) model's score
+    uplift_models: frozenset[str] = frozenset()  # named models' scores
 
 
 def facts_needed(definition: JourneyDefinition, node_id: str) -> FactNeeds:
@@ -125,6 +128,7 @@ def _gather(definition: JourneyDefinition, node_id: str) -> FactNeeds:
     event_types = set(criteria.event_types) | {goal.event_type for goal in definition.goals}
     engagement: set[str] = set()
     attributes: set[str] = set()
+    uplift_models: set[str] = set()
     time_zone = uplift = False
     for step_id in reachable([node_id], edges) if node_id in definition.by_id else []:
         node: AnyNode = definition.by_id[step_id]
@@ -140,7 +144,10 @@ def _gather(definition: JourneyDefinition, node_id: str) -> FactNeeds:
             time_zone = True
             attributes.add(node.attribute)
         elif isinstance(node, UpliftSplitNode):
-            uplift = True
+            if node.model is None:
+                uplift = True
+            else:
+                uplift_models.add(node.model)
         elif isinstance(node, ConditionSplitNode):
             for branch in node.branches:
                 for condition in branch.conditions:
@@ -157,4 +164,5 @@ def _gather(definition: JourneyDefinition, node_id: str) -> FactNeeds:
         attributes=frozenset(attributes),
         time_zone=time_zone,
         uplift=uplift,
+        uplift_models=frozenset(uplift_models),
     )

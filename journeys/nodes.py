@@ -217,9 +217,14 @@ class RandomSplitNode(NodeBase):
 
 
 class UpliftSplitNode(NodeBase):
-    """Send only to contacts whose stored uplift score clears a threshold or a top share."""
+    """Send only to contacts whose stored uplift score clears a threshold or a top share.
+
+    `model` names the uplift model whose scores decide; without it, the most recently
+    promoted model's.
+    """
 
     type: Literal["uplift_split"]
+    model: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] | None = None
     mode: Literal["threshold", "top_share"]
     value: float
     fallback: Literal["send", "skip"] = "send"

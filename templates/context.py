@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
-Kind = Literal["value", "object", "mapping", "list"]
+from templates.recommendations import (
+    ITEM_FIELDS,
+    SAMPLE,
+    SIGNATURE,
+    Recommendations,
+    RecommendationSource,
+    sample_recommendations,
+)
+
+Kind = Literal["value", "object", "mapping", "list", "function"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +28,8 @@ class Variable:
     """One documented variable or field.
 
     `object` has the fixed `fields`; `mapping` takes any key (each missing key is empty);
-    `list` holds items with the `fields`. A `value` is shown as-is.
+    `list` holds items with the `fields`; a `function` returns such a list. A `value` is
+    shown as-is.
     """
 
     name: str
@@ -166,6 +176,27 @@ PRODUCTS = Variable(
     ),
 )
 
+_ITEM_DESCRIPTIONS = {
+    "name": "product name",
+    "sku": "stock-keeping unit",
+    "category": "product category",
+    "price": "price, for `money`",
+    "url": "product page, when the catalogue has one (the product's `url` attribute)",
+    "image_url": "product image, when the catalogue has one (the `image_url` attribute)",
+    "reason": "why, for the marketer: the rule or catalogue link behind it",
+    "kind": "cross_sell, up_sell or category_gap",
+}
+RECOMMENDATIONS = Variable(
+    "recommendations",
+    f"`{SIGNATURE}`: this recipient's recommended products of `kind` (cross_sell, up_sell,"
+    " category_gap or all), at most `k` (1-10), best first; an empty list when there are none",
+    kind="function",
+    fields=tuple(
+        _value(name, _ITEM_DESCRIPTIONS[name], SAMPLE["cross_sell"][0][name])
+        for name in ITEM_FIELDS
+    ),
+)
+
 LINK_NAMES = ("unsubscribe_url", "preferences_url", "view_in_browser_url", "unsubscribe_mailto")
 
 CONTEXT: tuple[Variable, ...] = (
@@ -187,6 +218,7 @@ CONTEXT: tuple[Variable, ...] = (
     ),
     OFFER,
     PRODUCTS,
+    RECOMMENDATIONS,
     _value("now", "UTC time of rendering", datetime(2026, 11, 2, 9, 30, tzinfo=UTC)),
 )
 
@@ -200,6 +232,8 @@ def _example(variable: Variable) -> object:
         return Attributes(variable.example if isinstance(variable.example, Mapping) else {})
     if variable.kind == "list" and isinstance(variable.example, list):
         return [dict(item) for item in variable.example]
+    if variable.kind == "function":
+        return sample_recommendations()
     return variable.example
 
 
@@ -224,6 +258,7 @@ def build_context(
     links: Mapping[str, str | None] | None = None,
     offer: Mapping[str, object] | None = None,
     products: Sequence[Mapping[str, object]] | None = None,
+    recommendations: RecommendationSource | None = None,
     now: datetime | None = None,
 ) -> dict[str, object]:
     """Return the render context for one recipient from plain mappings.
@@ -231,6 +266,8 @@ def build_context(
     Every documented name and field is present, missing ones as None, so StrictUndefined
     only fires on names that are not documented. `offer` stays None when there is no offer,
     so templates can write `{% if offer %}`. `links` holds the URL variables by name.
+    `recommendations` answers the template's `recommendations(kind, k)` calls for this
+    recipient; without it they return empty lists.
     """
     links = links or {}
     context: dict[str, object] = {
@@ -240,6 +277,7 @@ def build_context(
         "sender": _object(SENDER, sender),
         "offer": _object(OFFER, offer) if offer else None,
         "products": [_object(PRODUCTS, product) for product in products or ()],
+        "recommendations": Recommendations(recommendations),
         "now": now or datetime.now(UTC),
     }
     for name in LINK_NAMES:
@@ -269,7 +307,7 @@ def reference_markdown() -> str:
     rows = ["| variable | description | example |", "|---|---|---|"]
     for variable in CONTEXT:
         rows.append(_row(f"`{variable.name}`", variable, variable.kind != "value"))
-        joiner = "[]." if variable.kind == "list" else "."
+        joiner = {"list": "[].", "function": "()[]."}.get(variable.kind, ".")
         for field in variable.fields:
             star = ".*" if field.kind == "mapping" else ""
             rows.append(_row(f"`{variable.name}{joiner}{field.name}{star}`", field, False))

@@ -8,7 +8,14 @@ from typing import Literal
 
 Part = Literal["subject", "html", "text"]
 ProblemKind = Literal[
-    "syntax", "unknown_variable", "unsafe", "missing_template", "render", "compliance", "channel"
+    "syntax",
+    "unknown_variable",
+    "argument",
+    "unsafe",
+    "missing_template",
+    "render",
+    "compliance",
+    "channel",
 ]
 
 

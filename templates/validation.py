@@ -25,6 +25,7 @@ from templates.environment import (
     make_environments,
 )
 from templates.problems import Part, Problem, ProblemKind
+from templates.recommendations import call_problems
 from templates.source import MessageSource
 
 OPT_OUT = re.compile(r"\b(STOP|UNSUBSCRIBE|OPT[ -]?OUT)\b", re.IGNORECASE)
@@ -94,7 +95,11 @@ def _check_part(
     problems.extend(_library_problems(env, library, part, tree))
     rendered, render_problems = _render_checks(template, part)
     seen = {(problem.line, problem.kind) for problem in problems}
-    quiet = {problem.kind for problem in problems} & {"unknown_variable", "missing_template"}
+    quiet = {problem.kind for problem in problems} & {
+        "unknown_variable",
+        "missing_template",
+        "argument",
+    }
     for problem in render_problems:
         if (problem.line, problem.kind) in seen:
             continue
@@ -144,6 +149,8 @@ def _tree_problems(
     for name in sorted(meta.find_undeclared_variables(tree) - allowed):
         message = f"unknown variable {name}{_suggest_path(name)}"
         found.add(_first_use(tree, name), message, "unknown_variable")
+    for line, message in call_problems(tree):
+        found.add(line, message, "argument")
     loops = _loop_bindings(tree)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(node, nodes.Getattr | nodes.Getitem)
@@ -238,7 +245,7 @@ def _loop_bindings(tree: nodes.Template) -> dict[str, Variable]:
         if not isinstance(loop.target, nodes.Name):
             continue
         iterated = _resolve(loop.iter, bound)
-        if iterated is not None and iterated.kind == "list":
+        if iterated is not None and iterated.kind in ("list", "function"):
             bound[loop.target.name] = Variable(
                 loop.target.name, "", kind="object", fields=iterated.fields
             )
@@ -246,7 +253,13 @@ def _loop_bindings(tree: nodes.Template) -> dict[str, Variable]:
 
 
 def _resolve(node: nodes.Node, loops: dict[str, Variable]) -> Variable | None:
-    """Return the documented variable an expression names, or None when it is not one."""
+    """Return the documented variable an expression names, or None when it is not one.
+
+    A call of a documented function (`recommendations(...)`) names the function.
+    """
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
+        called = VARIABLES.get(node.node.name)
+        return called if called is not None and called.kind == "function" else None
     chain: list[str] = []
     while isinstance(node, nodes.Getattr | nodes.Getitem):
         key = _key(node)

@@ -29,6 +29,8 @@ from campaign_engine.models import (
     OrderLine,
     Product,
     Suppression,
+    UpliftModel,
+    UpliftScore,
 )
 
 _TEXT_FIELDS = (
@@ -66,6 +68,7 @@ class Dataset:
 
     `orders` carry their lines under "lines" (dicts with product_id, quantity, unit_price).
     `campaigns` need only id and code; `deliveries` are rows of the delivery ledger.
+    `uplift_models` need only id and name; `uplift_scores` are the stored scores.
     """
 
     contacts: list[dict[str, Any]] = field(default_factory=list)
@@ -77,6 +80,8 @@ class Dataset:
     traits: list[dict[str, Any]] = field(default_factory=list)
     campaigns: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    uplift_models: list[dict[str, Any]] = field(default_factory=list)
+    uplift_scores: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_dataset(conn: Connection) -> Dataset:
@@ -101,6 +106,8 @@ def read_dataset(conn: Connection) -> Dataset:
         traits=rows(ContactTraits.__table__),
         campaigns=rows(Campaign.__table__),
         deliveries=rows(Delivery.__table__),
+        uplift_models=rows(UpliftModel.__table__),
+        uplift_scores=rows(UpliftScore.__table__),
     )
 
 
@@ -197,6 +204,8 @@ class Reference:
         self.deliveries: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for delivery in data.deliveries:
             self.deliveries[delivery["contact_id"]].append(delivery)
+        models = {m["id"]: m["name"] for m in data.uplift_models}
+        self.uplift = {(models[s["model_id"]], s["contact_id"]): s for s in data.uplift_scores}
 
     def members(self, definition: dict[str, Any]) -> set[int]:
         """Return the ids of the contacts the definition's root holds for."""
@@ -250,6 +259,8 @@ class Reference:
                 return self.counted(node, sum(1 for d in messages if self.message_counts(node, d)))
             case "unopened":
                 return self.unopened(node, contact)
+            case "uplift":
+                return self.uplift_holds(node, contact)
         raise AssertionError(f"unknown node type {node['type']!r}")
 
     # -- fields -------------------------------------------------------------------------------
@@ -476,6 +487,18 @@ class Reference:
         ]
         latest = sorted(sent, key=lambda d: (d["sent_at"], d["id"]), reverse=True)[: node["last"]]
         return len(latest) == node["last"] and all(d["opened_at"] is None for d in latest)
+
+    # -- uplift scores ------------------------------------------------------------------------
+
+    def uplift_holds(self, node: dict[str, Any], contact: dict[str, Any]) -> bool:
+        """The contact's score under the named model passes every test; or, unscored, is absent."""
+        row = self.uplift.get((node["model"], contact["id"]))
+        if not node.get("scored", True):
+            return row is None
+        if row is None:
+            return False
+        tests = [(node.get("score"), row["score"]), (node.get("percentile"), row["percentile"])]
+        return all(self.compare(test, value, "number") for test, value in tests if test)
 
     # -- the rest -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from uplift.checks import (
     check_known,
 )
 from uplift.errors import UpliftError
-from uplift.features import FeatureEncoder
+from uplift.features import FeatureEncoder, FrameSource
 from uplift.learners import (
     CANDIDATES,
     LEARNERS,
@@ -28,7 +28,7 @@ from uplift.learners import (
     fit_learner,
     predict_learner,
 )
-from uplift.selection import cross_validated_scores
+from uplift.selection import AUTO_TREE_MAX_ROWS, cross_validated_scores, selection_rows
 
 _PARAMS = (
     "learner",
@@ -103,12 +103,14 @@ class _UpliftEstimator:
             n_jobs=self.n_jobs,
         )
 
-    def _candidates(self, n_treatments: int) -> tuple[str, ...]:
+    def _candidates(self, n_treatments: int, n_rows: int) -> tuple[str, ...]:
         names = tuple(self.candidates) if self.candidates is not None else CANDIDATES
         if not names:
             raise UpliftError("candidates is empty: give at least one learner for 'auto'")
         for name in names:
             check_known(name, LEARNERS[1:], "candidate learner")
+        if self.candidates is None and n_rows > AUTO_TREE_MAX_ROWS:
+            names = tuple(n for n in names if n not in ("tree", "forest"))
         if self._outcome == "continuous" and n_treatments > 1:
             # causalml's causal trees and forests take a single treatment.
             names = tuple(n for n in names if n not in ("tree", "forest")) or ("t",)
@@ -126,21 +128,42 @@ class _UpliftEstimator:
             target = check_binary_outcome(outcomes, arms)
         else:
             target = check_continuous_outcome(outcomes)
-        features = encoder.transform(X)
         n_treatments = len(arms.treatments)
         settings = self._settings()
         scores: dict[str, float] | None = None
+        cv_rows: int | None = None
         name = self.learner
         if name == "auto":
-            candidates = self._candidates(n_treatments)
+            # Large sets are compared on a stratified sample: only its rows are encoded here.
+            sample = selection_rows(arms.codes, target, self._outcome, self.random_state)
+            rows = None if sample is None else np.isin(np.arange(n_rows), sample)
+            cv_codes = arms.codes if sample is None else arms.codes[sample]
+            cv_target = target if sample is None else target[sample]
+            cv_rows = len(cv_codes)
+            candidates = self._candidates(n_treatments, cv_rows)
             scores = cross_validated_scores(
-                candidates, self._outcome, settings, features, arms.codes, target, self.cv
+                candidates,
+                self._outcome,
+                settings,
+                encoder.transform(X, rows=rows),
+                cv_codes,
+                cv_target,
+                self.cv,
             )
             name = max(candidates, key=lambda c: scores[c] if scores else 0.0)
         shares = arm_shares(arms.codes, n_treatments)
         model = build_learner(name, self._outcome, settings, n_treatments)
+        # The S, T and X learners encode the rows of each arm as they need them, so the whole
+        # encoded matrix never exists next to the arms' copies; the others take the matrix.
         fit_learner(
-            model, name, self._outcome, features, arms.codes, target, shares, self.random_state
+            model,
+            name,
+            self._outcome,
+            FrameSource(encoder, X),
+            arms.codes,
+            target,
+            shares,
+            self.random_state,
         )
         self.encoder_ = encoder
         self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
@@ -151,6 +174,7 @@ class _UpliftEstimator:
         self.treatments_ = arms.treatments
         self.arm_shares_ = shares
         self.cv_scores_ = scores
+        self.cv_rows_ = cv_rows
         self.n_train_rows_ = n_rows
         return self
 
@@ -165,9 +189,13 @@ class _UpliftEstimator:
         ``treatments_[j]`` against the control.
         """
         self._check_fitted()
-        features = self.encoder_.transform(X)
+        self.encoder_.check_columns(X)
         uplift = predict_learner(
-            self.model_, self.learner_, self._outcome, features, self.arm_shares_
+            self.model_,
+            self.learner_,
+            self._outcome,
+            FrameSource(self.encoder_, X),
+            self.arm_shares_,
         )
         return uplift[:, 0] if uplift.shape[1] == 1 else uplift
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,13 @@ def _kind_of(series: pd.Series) -> Kind:
     if ptypes.is_numeric_dtype(series.dtype):
         return "numeric"
     return "categorical"
+
+
+def _as_float(series: pd.Series) -> npt.NDArray[np.float64]:
+    """Return a numeric column as float64 with NaN for missing values (no copy if it is one)."""
+    if series.dtype == np.float64:
+        return series.to_numpy()
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _as_text(series: pd.Series) -> npt.NDArray[np.object_]:
@@ -116,28 +123,131 @@ class FeatureEncoder:
                 "X has columns whose type changed since training: " + ", ".join(changed)
             )
 
-    def transform(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """Return the float matrix for X, in the fitted column order."""
+    def transform(
+        self,
+        X: pd.DataFrame,
+        rows: npt.NDArray[np.bool_] | None = None,
+        out: npt.NDArray[np.float64] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Return the float matrix for X (only the rows where ``rows`` is set, if given).
+
+        The matrix is allocated once (C order, float64: what the outcome models read without a
+        copy), or is ``out`` (any float64 array or view of the right shape), and is filled
+        column by column, so encoding holds at most one column's temporaries besides it.
+        """
         self.check_columns(X)
         present = {str(c): c for c in X.columns}
-        blocks: list[npt.NDArray[np.float64]] = []
+        index = None if rows is None else np.flatnonzero(rows)
+        n_rows = len(X) if index is None else len(index)
+        shape = (n_rows, len(self.feature_names_out_))
+        if out is None:
+            out = np.empty(shape, dtype=np.float64)
+        elif out.shape != shape or out.dtype != np.float64:
+            raise UpliftError(f"out must be a float64 array of shape {shape}, got {out.shape}")
+        at = 0
         for spec in self.columns_:
             series = X[present[spec.name]]
+            if index is not None:
+                series = series.iloc[index]
             if spec.kind == "numeric":
-                numbers = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
-                blocks.append(np.where(np.isnan(numbers), spec.fill, numbers)[:, None])
+                numbers = _as_float(series)
+                out[:, at] = numbers
+                out[np.isnan(numbers), at] = spec.fill
+                at += 1
             elif spec.kind == "boolean":
-                flags = series.astype("boolean").fillna(False).to_numpy(dtype=bool)
-                blocks.append(flags.astype(float)[:, None])
+                out[:, at] = series.astype("boolean").fillna(False).to_numpy(dtype=bool)
+                at += 1
             else:
+                width = len(spec.categories) + 1
                 text = _as_text(series)
-                onehot = np.zeros((len(text), len(spec.categories) + 1))
                 codes = pd.Index(list(spec.categories), dtype=object).get_indexer(pd.Index(text))
                 positions = np.where(codes < 0, len(spec.categories), codes)
-                onehot[np.arange(len(text)), positions] = 1.0
-                blocks.append(onehot)
-        return np.hstack(blocks) if blocks else np.zeros((len(X), 0))
+                block = out[:, at : at + width]
+                block[:] = 0.0
+                block[np.arange(n_rows), positions] = 1.0
+                at += width
+        return out
 
     def fit_transform(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Fit, then transform X."""
         return self.fit(X).transform(X)
+
+
+class FeatureSource(Protocol):
+    """Where a learner reads encoded features from, a set of rows at a time."""
+
+    @property
+    def n_rows(self) -> int:
+        """Return the number of rows."""
+        ...
+
+    @property
+    def n_features(self) -> int:
+        """Return the number of encoded columns."""
+        ...
+
+    def rows(
+        self,
+        mask: npt.NDArray[np.bool_] | None = None,
+        out: npt.NDArray[np.float64] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Return the encoded rows where mask is set (all rows for None), into out if given.
+
+        The result may be shared (a source's own matrix): callers must not modify it.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class MatrixSource:
+    """Rows of an already encoded matrix (copied only when a subset or out is asked for)."""
+
+    matrix: npt.NDArray[np.float64]
+
+    @property
+    def n_rows(self) -> int:
+        """Return the number of rows."""
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Return the number of encoded columns."""
+        return int(self.matrix.shape[1])
+
+    def rows(
+        self,
+        mask: npt.NDArray[np.bool_] | None = None,
+        out: npt.NDArray[np.float64] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Return the rows where mask is set, without a copy when that is every row."""
+        every = mask is None or bool(mask.all())
+        if out is None:
+            return self.matrix if every else self.matrix[mask]
+        out[...] = self.matrix if every else self.matrix[mask]
+        return out
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """Rows of a DataFrame, encoded on demand: the whole matrix never has to exist at once."""
+
+    encoder: FeatureEncoder
+    frame: pd.DataFrame
+
+    @property
+    def n_rows(self) -> int:
+        """Return the number of rows."""
+        return len(self.frame)
+
+    @property
+    def n_features(self) -> int:
+        """Return the number of encoded columns."""
+        return len(self.encoder.feature_names_out_)
+
+    def rows(
+        self,
+        mask: npt.NDArray[np.bool_] | None = None,
+        out: npt.NDArray[np.float64] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Encode the rows where mask is set."""
+        return self.encoder.transform(self.frame, rows=mask, out=out)

@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from uplift.errors import UpliftError
+from uplift.features import FeatureSource
+from uplift.meta import KINDS, MetaLearner, as_source
 
 Outcome = Literal["binary", "continuous"]
 
@@ -64,9 +66,9 @@ def _default_outcome_model(outcome: Outcome, settings: LearnerSettings) -> Any:
 
     params: dict[str, Any] = {
         "max_iter": 100,
-        "learning_rate": 0.1,
-        "max_leaf_nodes": 15,
-        "min_samples_leaf": 40,
+        "learning_rate": 0.05,
+        "max_leaf_nodes": 7,
+        "min_samples_leaf": 200,
         "l2_regularization": 1.0,
         "early_stopping": False,
         "random_state": settings.random_state,
@@ -93,25 +95,20 @@ def _effect_model(settings: LearnerSettings) -> Any:
 
 
 def build_learner(name: str, outcome: Outcome, settings: LearnerSettings, n_treatments: int) -> Any:
-    """Return an unfitted causalml learner for name."""
+    """Return an unfitted learner for name: uplift.meta for s, t and x, else causalml's."""
     binary = outcome == "binary"
+    kind = next((k for k in KINDS if k == name), None)
+    if kind is not None:
+        return MetaLearner(
+            kind,
+            _outcome_model(outcome, settings),
+            _effect_model(settings),
+            binary=binary,
+        )
     with quiet():
-        if name in ("s", "t", "x", "r", "dr"):
+        if name in ("r", "dr"):
             from causalml.inference import meta
 
-            if name == "s":
-                cls = meta.BaseSClassifier if binary else meta.BaseSRegressor
-                return cls(learner=_outcome_model(outcome, settings), control_name=CONTROL)
-            if name == "t":
-                cls = meta.BaseTClassifier if binary else meta.BaseTRegressor
-                return cls(learner=_outcome_model(outcome, settings), control_name=CONTROL)
-            if name == "x":
-                cls = meta.BaseXClassifier if binary else meta.BaseXRegressor
-                return cls(
-                    outcome_learner=_outcome_model(outcome, settings),
-                    effect_learner=_effect_model(settings),
-                    control_name=CONTROL,
-                )
             if name == "r":
                 cls = meta.BaseRClassifier if binary else meta.BaseRRegressor
                 return cls(
@@ -162,12 +159,17 @@ def build_learner(name: str, outcome: Outcome, settings: LearnerSettings, n_trea
     raise UpliftError(f"unknown learner {name!r}; choose one of: " + ", ".join(LEARNERS[1:]))
 
 
+def _treated_shares(shares: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return each treatment's share of its rows plus the control's: its propensity."""
+    treated: npt.NDArray[np.float64] = shares[1:] / (shares[1:] + shares[0])
+    return treated
+
+
 def _propensity(shares: npt.NDArray[np.float64], n_rows: int) -> dict[str, npt.NDArray[np.float64]]:
     """Constant propensities from the training shares: assignment to a holdout is randomised."""
     labels = group_labels(len(shares) - 1)
     return {
-        label: np.full(n_rows, shares[i + 1] / (shares[i + 1] + shares[0]))
-        for i, label in enumerate(labels)
+        label: np.full(n_rows, p) for label, p in zip(labels, _treated_shares(shares), strict=True)
     }
 
 
@@ -182,20 +184,23 @@ def fit_learner(
     model: Any,
     name: str,
     outcome: Outcome,
-    X: npt.NDArray[np.float64],
+    features: FeatureSource | npt.NDArray[np.float64],
     codes: npt.NDArray[np.int64],
     y: npt.NDArray[np.float64],
     shares: npt.NDArray[np.float64],
     seed: int | None,
 ) -> Any:
-    """Fit model on encoded features; return it."""
+    """Fit model on encoded features (a matrix or a source); return it."""
     n_treatments = len(shares) - 1
+    if isinstance(model, MetaLearner):
+        return model.fit(features, codes, y, _treated_shares(shares))
+    X = as_source(features).rows()
     with quiet():
         if name in ("tree", "forest") and outcome == "continuous":
             model.fit(X, treatment=codes, y=y)
             return model
         treatment = internal_treatment(codes, n_treatments)
-        if name in ("s", "t", "tree", "forest"):
+        if name in ("tree", "forest"):
             model.fit(X, treatment=treatment, y=y)
         elif name == "dr":
             model.fit(X, treatment=treatment, y=y, p=_propensity(shares, len(y)), seed=seed)
@@ -210,11 +215,18 @@ def predict_learner(
     model: Any,
     name: str,
     outcome: Outcome,
-    X: npt.NDArray[np.float64],
+    features: FeatureSource | npt.NDArray[np.float64],
     shares: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """Return uplift per row and treatment, shape (n_rows, n_treatments)."""
+    """Return uplift per row and treatment, shape (n_rows, n_treatments).
+
+    Models saved before uplift.meta existed hold causalml's S, T and X learners; they are
+    still answered by the causalml branches below.
+    """
     n_treatments = len(shares) - 1
+    if isinstance(model, MetaLearner):
+        return model.predict(features)
+    X = as_source(features).rows()
     with quiet():
         if name in ("tree", "forest") and outcome == "continuous":
             uplift = np.asarray(model.predict(X), dtype=float).reshape(len(X), -1)

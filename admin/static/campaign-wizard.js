@@ -90,6 +90,13 @@
       },
     };
     if (text("c-code")) spec.code = text("c-code");
+    if ($("c-targeting").value) {
+      const rule = $("c-uplift-rule").value;
+      spec.targeting = { model: $("c-targeting").value, rule, cost: numberOrText("c-uplift-cost") ?? 0 };
+      if (rule === "net_value") spec.targeting.value = numberOrText("c-uplift-value");
+      if (rule === "top_share") spec.targeting.top_share = numberOrText("c-uplift-share");
+      if (rule === "threshold") spec.targeting.threshold = numberOrText("c-uplift-threshold");
+    }
     const budget = numberOrText("c-budget");
     if (budget !== null) spec.budget = budget;
     return spec;
@@ -118,6 +125,15 @@
       $("c-attr-delivery").value = spec.attribution.delivery_days;
     }
     if (spec.outcome_days) $("c-outcome").value = spec.outcome_days;
+    if (spec.targeting) {
+      $("c-targeting").value = spec.targeting.model;
+      $("c-uplift-rule").value = spec.targeting.rule;
+      $("c-uplift-value").value = spec.targeting.value ?? "";
+      $("c-uplift-cost").value = spec.targeting.cost ?? 0;
+      $("c-uplift-share").value = spec.targeting.top_share ?? "";
+      $("c-uplift-threshold").value = spec.targeting.threshold ?? "";
+    }
+    showTargeting();
     for (const choice of host.querySelectorAll("select.segment-use")) {
       const id = Number(choice.dataset.segmentId);
       if (spec.audience.segments.includes(id)) choice.value = "include";
@@ -410,6 +426,14 @@
     for (const part of host.querySelectorAll(".schedule-part")) part.hidden = part.dataset.kind !== kind;
   }
   showScheduleParts();
+
+  function showTargeting() {
+    $("uplift-fields").hidden = !$("c-targeting").value;
+    const rule = $("c-uplift-rule").value;
+    const wanted = { "c-uplift-value": "net_value", "c-uplift-cost": "net_value", "c-uplift-share": "top_share", "c-uplift-threshold": "threshold" };
+    for (const [id, needs] of Object.entries(wanted)) $(id).closest(".field").hidden = rule !== needs;
+  }
+  showTargeting();
   $("ab-fields").hidden = !$("c-ab").checked;
   for (const zone of host.querySelectorAll(".browser-zone")) {
     zone.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -423,6 +447,7 @@
     changed();
     if (event.target.name === "schedule-kind") showScheduleParts();
     if (event.target.id === "c-ab") $("ab-fields").hidden = !event.target.checked;
+    if (event.target.id === "c-targeting" || event.target.id === "c-uplift-rule") showTargeting();
   });
   $("add-variant").addEventListener("click", () => {
     variants.push({ name: nextName(), share: 0, messages: { email: null, sms: null, social: null } });

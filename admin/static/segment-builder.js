@@ -47,8 +47,20 @@
     ["Behaviour", [["event", "Did an event"], ["event_time", "First / last event"]]],
     ["Messages", [["message", "Received / opened / clicked"], ["unopened", "Left the last messages unopened"]]],
     ["Consent", [["consent", "Consent"], ["suppressed", "Suppressed (email or phone)"]]],
+    ["Uplift models", [["uplift", "Uplift score"]]],
     ["Other", [["segment", "In another segment"], ["random_bucket", "Random sample"]]],
   ];
+  // Uplift tests: a score compared by order; a rank shown as a share from the top, in percent.
+  const UPLIFT_SCORE_OPS = [
+    ["", "any score"], ["gt", "above"], ["gte", "at least"], ["lt", "below"], ["lte", "at most"],
+    ["between", "between"],
+  ];
+  const UPLIFT_RANK_OPS = [
+    ["", "any rank"], ["lt", "in the top"], ["gte", "outside the top"],
+    ["lte", "in the top (edge included)"], ["gt", "outside the top (edge excluded)"],
+    ["between", "ranked between"],
+  ];
+  const UPLIFT_DEFAULTS = { score: [0, [0, 0.1]], percentile: [0.2, [0, 0.2]] };
 
   let catalogue = null;
   let definition = null;
@@ -230,6 +242,10 @@
       case "random_bucket": return { type: "random_bucket", percent: 10, salt: "" };
       case "message": return { type: "message", action: "opened", window: { last_days: 30 } };
       case "unopened": return { type: "unopened", last: 5, channel: "email" };
+      case "uplift": {
+        const models = catalogue.uplift_models || [];
+        return { type: "uplift", model: models.length ? models[0] : "", percentile: { op: "lt", value: 0.2 } };
+      }
       default: return { type: key };
     }
   }
@@ -360,7 +376,7 @@
 
   function isCondition(type) {
     return ["attribute", "trait", "purchase", "last_purchase", "event", "event_time", "consent",
-      "suppressed", "segment", "random_bucket", "message", "unopened"].includes(type);
+      "suppressed", "segment", "random_bucket", "message", "unopened", "uplift"].includes(type);
   }
 
   function reuse(old, fresh) {
@@ -421,6 +437,7 @@
           field("number", node.last, (v) => { node.last = numberOrNull(v); changed(); },
             { min: "1", max: "100", step: "1", class: "tiny", "aria-label": "Messages", key: `${path}|last` }),
           messageChannel(node, path), h("span", { text: "messages" })];
+      case "uplift": return upliftControls(node, path);
       default: return [];
     }
   }
@@ -451,6 +468,59 @@
       countControls(node, path, "messages"),
       windowControls(node, path),
     ];
+  }
+
+  function upliftControls(node, path) {
+    const models = catalogue.uplift_models || [];
+    const parts = [
+      h("span", { text: "under" }),
+      models.length || node.model
+        ? choose(models.map((m) => [m, m]), node.model, (v) => { node.model = v; changed(); },
+          { "aria-label": "Uplift model", key: `${path}|model` })
+        : h("span", { class: "empty", text: "no uplift model yet" }),
+      choose([["yes", "has a score"], ["no", "has no score"]], node.scored === false ? "no" : "yes", (v) => {
+        delete node.score;
+        delete node.percentile;
+        if (v === "no") node.scored = false;
+        else delete node.scored;
+        changed({ structure: true });
+      }, { "aria-label": "Scored", key: `${path}|scored` }),
+    ];
+    if (node.scored === false) return parts;
+    return [...parts,
+      upliftTest(node, path, "score", UPLIFT_SCORE_OPS, 1, "Uplift score"),
+      upliftTest(node, path, "percentile", UPLIFT_RANK_OPS, 100, "Top share")];
+  }
+
+  function upliftTest(node, path, key, ops, scale, label) {
+    // `scale` 100 shows a percentile (0.2) as the share from the top it means (20 %).
+    const test = node[key];
+    const shown = (v) => (typeof v === "number" ? Number((v * scale).toFixed(6)) : v);
+    const stored = (text) => {
+      const v = numberOrNull(text);
+      return typeof v === "number" ? v / scale : v;
+    };
+    const parts = [choose(ops, test ? test.op : "", (op) => {
+      const [single, pair] = UPLIFT_DEFAULTS[key];
+      if (!op) delete node[key];
+      else node[key] = { op, value: op === "between" ? [...pair] : single };
+      changed({ structure: true });
+    }, { "aria-label": `${label} test`, key: `${path}|${key}-op` })];
+    if (!test) return h("span", { class: "uplift-test" }, parts);
+    const bounds = scale === 100 ? { min: "0", max: "100" } : {};
+    const input = (value, set, part, aria) => field("number", shown(value), (text) => { set(stored(text)); changed(); },
+      Object.assign({ step: "any", class: "tiny", "aria-label": aria, key: `${path}|${key}-${part}` }, bounds));
+    if (test.op === "between") {
+      if (!Array.isArray(test.value)) test.value = [null, null];
+      parts.push(
+        input(test.value[0], (v) => { test.value[0] = v; }, "low", `${label} from`),
+        h("span", { text: "and" }),
+        input(test.value[1], (v) => { test.value[1] = v; }, "high", `${label} to`));
+    } else {
+      parts.push(input(test.value, (v) => { test.value = v; }, "value", label));
+    }
+    if (scale === 100) parts.push(h("span", { text: test.op === "between" ? "% from the top" : "%" }));
+    return h("span", { class: "uplift-test" }, parts);
   }
 
   function fieldControls(node, path) {

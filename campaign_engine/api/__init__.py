@@ -63,6 +63,8 @@ from campaign_engine.api import (  # noqa: E402,F401  (registers routes)
     journeys,
     message_templates,
     openapi,
+    personalise,
     reports,
     segments,
+    uplift,
 )

@@ -12,8 +12,10 @@ from campaign_engine import __version__
 from campaign_engine.api import api_blueprint, requires_scope
 from campaign_engine.api.openapi_campaigns import campaign_openapi
 from campaign_engine.api.openapi_journeys import journey_openapi
+from campaign_engine.api.openapi_personalise import personalise_openapi
 from campaign_engine.api.openapi_reports import report_openapi
 from campaign_engine.api.openapi_segments import segment_openapi
+from campaign_engine.api.openapi_uplift import uplift_openapi
 from campaign_engine.ingest.records import RECORD_TYPES
 from campaign_engine.web import current_runtime
 
@@ -108,6 +110,8 @@ def openapi_document(max_batch: int) -> dict[str, Any]:
         campaign_openapi(),
         report_openapi(),
         journey_openapi(),
+        personalise_openapi(),
+        uplift_openapi(),
     ):
         paths |= more_paths
         components |= schemas

@@ -29,6 +29,7 @@ from campaign_engine.message_templates import (
 from campaign_engine.models import Campaign, MessageTemplate, Segment
 from campaign_engine.models.campaigns import TYPES
 from campaign_engine.segments.service import list_segments
+from campaign_engine.uplift_models.targeting import uplift_choices
 
 CHANNELS = ("email", "sms", "social")
 # Which lifecycle actions make sense in each status (the lifecycle refuses the others anyway).
@@ -76,6 +77,7 @@ def wizard_catalogue(session: Session) -> dict[str, Any]:
         "templates": templates,
         "types": list(TYPES),
         "metrics": list(WINNER_METRICS),
+        "uplift_models": uplift_choices(session),
     }
 
 
@@ -159,6 +161,7 @@ def campaign_page(session: Session, campaign_id: int) -> dict[str, Any]:
         "budget": campaign.budget,
         "fixed_cost": campaign.cost,
         "holdout_percent": campaign.holdout_percent,
+        "targeting": spec["targeting"],
         "ab_test": spec["ab_test"],
         "winner_variant": campaign.winner_variant,
         "next_run_at": campaign.next_run_at,

@@ -39,8 +39,9 @@ def explain_contact(session: Session, campaign_id: int, contact_id: int) -> dict
         .order_by(Delivery.id)
     ).all()
     sentences: list[str] = []
-    held_out = any(d.reason == "global_holdout" for d in decisions)
-    if member is None and not held_out:  # the global holdout keeps contacts out of membership
+    # The global holdout and uplift targeting keep contacts out of membership.
+    held_out = any(d.reason in ("global_holdout", "uplift") for d in decisions)
+    if member is None and not held_out:
         sentences.append("The contact was not in the campaign's audience when it ran.")
     for decision in decisions:
         where = f" on {decision.channel}" if decision.channel else ""

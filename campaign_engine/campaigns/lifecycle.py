@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from campaign_engine.campaigns.service import get_campaign
 from campaign_engine.errors import Conflict, InvalidInput, Problem
 from campaign_engine.models import Campaign, CampaignRun, Delivery
+from campaign_engine.uplift_models.targeting import readiness_problems
 
 GRACE = timedelta(minutes=1)  # a "once" time this close to now still counts as now
 ACTIVE_RUNS = ("due", "preparing", "sending")
@@ -50,10 +51,20 @@ def schedule_campaign(session: Session, campaign_id: int, now: datetime) -> Camp
     campaign = get_campaign(session, campaign_id)
     if campaign.status != "draft":
         raise Conflict(f"only a draft can be scheduled; this campaign is {campaign.status}")
+    check_ready(session, campaign)
     campaign.next_run_at = first_run_at(campaign, now)
     campaign.status = "scheduled"
     session.flush()
     return campaign
+
+
+def check_ready(session: Session, campaign: Campaign) -> None:
+    """Raise InvalidInput when an uplift-mode campaign's model cannot select anyone yet."""
+    if campaign.targeting is None:
+        return
+    problems = readiness_problems(session, campaign.targeting)
+    if problems:
+        raise InvalidInput("the campaign's uplift targeting is not ready", problems)
 
 
 def unschedule_campaign(session: Session, campaign_id: int) -> Campaign:
@@ -74,6 +85,7 @@ def send_now(session: Session, campaign_id: int, now: datetime) -> CampaignRun:
     campaign = get_campaign(session, campaign_id)
     if campaign.status not in ("draft", "scheduled"):
         raise Conflict(f"a {campaign.status} campaign cannot be launched")
+    check_ready(session, campaign)
     run = CampaignRun(campaign_id=campaign.id, due_at=now, kind="scheduled", status="due")
     session.add(run)
     campaign.status = "running"

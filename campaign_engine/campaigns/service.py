@@ -20,6 +20,7 @@ from campaign_engine.models import (
     MessageTemplate,
     Segment,
 )
+from campaign_engine.uplift_models.targeting import targeting_problems
 
 EDITABLE = ("draft", "scheduled", "paused")
 
@@ -66,6 +67,8 @@ def check_references(session: Session, spec: CampaignSpec) -> list[Problem]:
                 )
             elif template.purpose != spec.purpose:
                 problems.append(Problem(where, f"template {template.name!r} is {template.purpose}"))
+    if spec.targeting is not None:
+        problems.extend(targeting_problems(session, spec.targeting.model))
     return problems
 
 
@@ -128,6 +131,7 @@ def save_campaign(
     campaign.attribution_open_days = spec.attribution.open_days
     campaign.attribution_delivery_days = spec.attribution.delivery_days
     campaign.outcome_days = spec.outcome_days
+    campaign.targeting = spec.targeting.model_dump() if spec.targeting else None
     session.flush()
     for segment_id in spec.audience.segments:
         session.add(CampaignSegment(campaign_id=campaign.id, segment_id=segment_id, exclude=False))
@@ -209,6 +213,7 @@ def campaign_spec(session: Session, campaign: Campaign) -> dict[str, Any]:
             "delivery_days": campaign.attribution_delivery_days,
         },
         "outcome_days": campaign.outcome_days,
+        "targeting": campaign.targeting,
     }
 
 

@@ -133,6 +133,31 @@ class ScheduleSpec(Strict):
         return self
 
 
+class TargetingSpec(Strict):
+    """Uplift mode: contact only the audience members a model says the message changes.
+
+    `rule` picks them by stored uplift score: `threshold` (score at least `threshold`),
+    `top_share` (the `top_share` percent of the audience with the highest positive scores) or
+    `net_value` (score x `value` - `cost` > 0, the expected profit of contacting).
+    """
+
+    mode: Literal["uplift"] = "uplift"
+    model: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    rule: Literal["threshold", "top_share", "net_value"] = "net_value"
+    threshold: Annotated[float, Field(ge=-1, le=1e6)] | None = None
+    top_share: Annotated[float, Field(gt=0, le=100)] | None = None
+    value: Annotated[float, Field(gt=0)] | None = None
+    cost: Annotated[float, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _rule_complete(self) -> TargetingSpec:
+        needs = {"threshold": "threshold", "top_share": "top_share", "net_value": "value"}
+        field = needs[self.rule]
+        if getattr(self, field) is None:
+            raise ValueError(f"the {self.rule!r} rule needs {field}")
+        return self
+
+
 class CampaignSpec(Strict):
     """A whole campaign as saved from the wizard or the API."""
 
@@ -150,6 +175,7 @@ class CampaignSpec(Strict):
     attribution: AttributionSpec = AttributionSpec()
     # Days after a send over which treated and held-out contacts' purchases are compared.
     outcome_days: Days = _model_default("outcome_days")
+    targeting: TargetingSpec | None = None
 
     @model_validator(mode="after")
     def _variants_add_up(self) -> CampaignSpec:

@@ -21,6 +21,7 @@ from campaign_engine.demo.outreach_rows import (
     consent_rows,
     suppression_rows,
 )
+from campaign_engine.demo.recommendations import seed_recommendations
 from campaign_engine.demo.rows import TableRows, contact_rows, product_rows
 from campaign_engine.demo.store import DemoStore, generate_store
 from campaign_engine.demo.tracking_rows import delivery_rows, run_rows, template_rows
@@ -150,6 +151,8 @@ def seed_demo(
                 _write(connection, rows, progress)
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)
+    # The storefront's personalisation consents and first rule set, mined from these orders.
+    personalisation_consents = seed_recommendations(engine, today or date.today())
     totals = {rows.table: rows.total for rows in plan}
     return DemoSummary(
         contacts=totals["contacts"],
@@ -157,7 +160,7 @@ def seed_demo(
         orders=totals["orders"],
         order_lines=totals["order_lines"],
         events=totals["events"],
-        consents=totals["consents"],
+        consents=totals["consents"] + personalisation_consents,
         suppressions=totals["suppressions"],
         campaign_members=totals["campaign_members"],
         deliveries=totals["deliveries"],

@@ -85,26 +85,48 @@ def record_global_holdout(
     """
     if not holdout.applies_to(purpose):
         return 0
-    held = (
+    kept_out = holdout.contains_expr(Member.contact_id)
+    return record_unassigned(session, run, list_id, REASON, holdout.detail(), now, kept_out)
+
+
+def record_unassigned(
+    session: Session,
+    run: CampaignRun,
+    list_id: int,
+    reason: str,
+    detail: str,
+    now: datetime,
+    *where: Any,
+) -> int:
+    """Store a `reason` decision for each list member (matching `where`) not in the campaign.
+
+    Members that already have a decision of this run are left alone. Returns how many.
+    """
+    left = (
         select(
             literal(run.id),
             literal(run.campaign_id),
             Member.contact_id,
-            literal(REASON),
-            literal(holdout.detail()),
+            literal(reason),
+            literal(detail),
             literal(now, PolicyDecision.decided_at.type),
         )
-        .where(Member.list_id == list_id, holdout.contains_expr(Member.contact_id))
+        .where(Member.list_id == list_id, *where)
         .where(
             ~exists().where(
                 CampaignMember.campaign_id == run.campaign_id,
                 CampaignMember.contact_id == Member.contact_id,
             )
         )
+        .where(
+            ~exists().where(
+                PolicyDecision.run_id == run.id, PolicyDecision.contact_id == Member.contact_id
+            )
+        )
     )
     result = session.execute(
         insert(PolicyDecision).from_select(
-            ["run_id", "campaign_id", "contact_id", "reason", "detail", "decided_at"], held
+            ["run_id", "campaign_id", "contact_id", "reason", "detail", "decided_at"], left
         ),
         execution_options={"preserve_rowcount": True},  # INSERT ... SELECT: not kept otherwise
     )

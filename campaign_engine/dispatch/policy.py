@@ -24,6 +24,7 @@ REASONS = {
     "topic_opt_out": "opted out of the topic of the campaign's type",
     "global_holdout": "is in the global holdout, which gets no marketing at all",
     "journey_holdout": "is in the journey's holdout, which walks the journey but gets no sends",
+    "uplift": "was left out by the campaign's uplift targeting: contacting them is not worth it",
 }
 
 # The preference-page topic each campaign type belongs to; opting out of it skips the campaign.

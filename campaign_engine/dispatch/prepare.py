@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, insert, literal, select, update
+from sqlalchemy import case, exists, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,8 @@ from campaign_engine.models import (
 )
 from campaign_engine.segments.sql import BUCKETS, bucket_expr
 from campaign_engine.segments.target_lists import snapshot_definition
+from campaign_engine.uplift_models.targeting import UpliftSelection, record_left_out
+from campaign_engine.uplift_models.targeting import selection as uplift_selection
 
 BATCH = 20_000
 EXAMPLES = 50
@@ -48,6 +50,7 @@ class Plan:
     ab_test_percent: float | None  # the share that gets the A/B test; the rest waits
     variants: list[tuple[str, float]]
     templates: dict[tuple[str, str], int]  # (variant, channel) → template id
+    uplift_mode: bool = False  # contact only whom the campaign's uplift model selects
 
     @property
     def channels(self) -> list[str]:
@@ -103,6 +106,7 @@ def load_plan(session: Session, campaign: Campaign) -> Plan:
         ab_test_percent=campaign.ab_test_percent if campaign.ab_test_hours else None,
         variants=[(name, share) for _, name, share in variants],
         templates={(names[v], channel): t for v, channel, t in messages},
+        uplift_mode=campaign.targeting is not None,
     )
 
 
@@ -151,8 +155,13 @@ def start_run(
     )
     run.target_list_id = target.id
     plan = load_plan(session, campaign)
-    assign_members(session, plan, target.id, now, global_holdout)
+    chosen = None
+    if campaign.targeting is not None:
+        chosen = uplift_selection(session, campaign.targeting, target.id)
+    assign_members(session, plan, target.id, now, global_holdout, chosen)
     held = record_global_holdout(session, run, plan.purpose, target.id, global_holdout, now)
+    if campaign.targeting is not None:
+        record_left_out(session, run, target.id, chosen, now)
     session.flush()
     return held
 
@@ -163,11 +172,13 @@ def assign_members(
     list_id: int,
     now: datetime,
     global_holdout: GlobalHoldout = NO_HOLDOUT,
+    chosen: UpliftSelection | None = None,
 ) -> None:
     """Give every list member not yet in the campaign a stable group and variant.
 
     A marketing campaign leaves out the contacts in the `global_holdout`: they are in neither
-    its treatment nor its control group.
+    its treatment nor its control group. An uplift-mode run (`chosen`) takes only the members
+    its model selects, into both groups, and keeps each one's score as `predicted_uplift`.
     """
     holdout = bucket_expr(MEMBER_ID, f"holdout:{plan.code}")
     split = bucket_expr(MEMBER_ID, f"variant:{plan.code}")
@@ -188,6 +199,7 @@ def assign_members(
             case((is_control, "control"), else_="treatment"),
             case((is_control, None), else_=variant),
             literal(now, CampaignMember.assigned_at.type),
+            chosen.score_of(TargetListMember.contact_id) if chosen else null(),
         )
         .where(TargetListMember.list_id == list_id)
         .where(
@@ -199,9 +211,14 @@ def assign_members(
     )
     if global_holdout.applies_to(plan.purpose):
         members = members.where(~global_holdout.contains_expr(TargetListMember.contact_id))
+    if chosen is not None:
+        members = members.where(chosen.selected(TargetListMember.contact_id))
+    elif plan.uplift_mode:  # its model is gone: nobody is worth contacting by it
+        members = members.where(literal(False))
     session.execute(
         insert(CampaignMember).from_select(
-            ["campaign_id", "contact_id", "group", "variant", "assigned_at"], members
+            ["campaign_id", "contact_id", "group", "variant", "assigned_at", "predicted_uplift"],
+            members,
         )
     )
 

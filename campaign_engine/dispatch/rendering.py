@@ -22,8 +22,10 @@ from campaign_engine.models import (
     MessageTemplate,
 )
 from campaign_engine.models.types import utcnow
+from campaign_engine.recommend.messages import MessageRecommendations
 from templates import CompiledMessage, MessageSource, RenderHooks, TemplateError, compile_message
 from templates.context import build_context
+from templates.recommendations import RecommendationSource
 
 CONTACT_FIELDS = (
     "external_id",
@@ -149,11 +151,19 @@ def message_context(
     settings: DispatchSettings,
     secret: str,
     delivery_id: int,
+    recommendations: RecommendationSource | None = None,
 ) -> dict[str, object]:
     """Return one message's template context: contact, traits, campaign, sender and its links."""
     sender = {"name": settings.sender_name, "postal_address": settings.sender_postal_address}
     links = message_links(settings.public_url, secret, delivery_id)
-    return build_context(contact, traits=traits, campaign=campaign, sender=sender, links=links)
+    return build_context(
+        contact,
+        traits=traits,
+        campaign=campaign,
+        sender=sender,
+        links=links,
+        recommendations=recommendations,
+    )
 
 
 class Renderer:
@@ -172,6 +182,8 @@ class Renderer:
         self.mailto = settings.unsubscribe_mailbox or None
         # Our own pages (preferences, view in browser) are not clicks on the message's content.
         self.own_links = settings.public_url.rstrip("/") + "/t/"
+        # Read only when a template calls recommendations(), once per batch.
+        self.recommendations = MessageRecommendations()
 
     def hooks(self, row: Row, now: datetime) -> RenderHooks:
         """Return one delivery's tracking: tracked links, and an open pixel in email."""
@@ -217,13 +229,20 @@ class Renderer:
             failures = [SendResult(r.delivery_id, "failed", reason=str(error)) for r in rows]
             return messages, failures
         now = self.clock()
+        recommended = self.recommendations.batch(session, (row.contact["id"] for row in rows))
         for row in rows:
             template = compiled.get(row.template_id)
             if template is None:
                 failures.append(SendResult(row.delivery_id, "failed", reason="template deleted"))
                 continue
             context = message_context(
-                row.contact, row.traits, row.campaign, self.settings, self.secret, row.delivery_id
+                row.contact,
+                row.traits,
+                row.campaign,
+                self.settings,
+                self.secret,
+                row.delivery_id,
+                recommended.source(row.contact["id"]),
             )
             try:
                 rendered = template.render(context, self.hooks(row, now))
@@ -244,6 +263,7 @@ class Renderer:
                     to_name=_full_name(row.contact),
                 )
             )
+        recommended.check()
         return messages, failures
 
 

@@ -2,9 +2,8 @@
 
 `facts_needed` says, per enrollment's current step, which segments, event types, engagement,
 attributes, time zone and uplift score `advance` may read; this module fetches exactly those
-for the whole batch. Orders reach journeys as `order_placed` events. Uplift scores are read
-from the custom attributes `uplift_score` and `uplift_percentile` when a model wrote them;
-until then they are None and the uplift split takes its fallback.
+for the whole batch. Orders reach journeys as `order_placed` events. Uplift scores come from
+the stored scores (`uplift_scores`); an unscored contact takes the uplift split's fallback.
 """
 
 from __future__ import annotations
@@ -21,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from campaign_engine.bulk import key_in
 from campaign_engine.errors import DomainError
-from campaign_engine.models import Contact, Delivery, Event, Order, Segment
+from campaign_engine.models import (
+    Contact,
+    Delivery,
+    Event,
+    Order,
+    Segment,
+    UpliftModel,
+    UpliftModelVersion,
+    UpliftScore,
+)
 from campaign_engine.segments.definition import parse_definition
 from campaign_engine.segments.service import members_select
 from journeys import Engagement, EnrollmentState, FactNeeds, Facts, JourneyDefinition, facts_needed
@@ -81,31 +89,72 @@ def gather(session: Session, batch: Sequence[Pending], now: datetime) -> dict[in
     segments = _segments(session, batch, needs, now)
     events = _events(session, batch, needs, now)
     engagement = _engagement(session, batch, needs)
+    scores = _uplift_scores(session, batch, needs)
     facts = {}
     for p in batch:
         attributes, time_zone = profiles.get(p.contact_id, ({}, None))
-        custom = attributes.get("attributes") or {}
+        default_score = scores.get((p.contact_id, None), (None, None))
         facts[p.enrollment_id] = Facts(
             attributes=attributes,
             time_zone=time_zone,
             segments=frozenset(segments.get(p.contact_id, ())),
             events=tuple(events.get(p.enrollment_id, ())),
             engagement=engagement.get(p.enrollment_id, {}),
-            uplift_score=_number(custom.get("uplift_score")),
-            uplift_percentile=_number(custom.get("uplift_percentile")),
+            uplift_score=default_score[0],
+            uplift_percentile=default_score[1],
+            uplift_by_model={
+                name: scores.get((p.contact_id, name), (None, None))
+                for name in needs[p.enrollment_id].uplift_models
+            },
             seed=str(p.enrollment_id),
         )
     return facts
 
 
 def _reads_profile(needs: FactNeeds) -> bool:
-    return bool(needs.attributes) or needs.time_zone or needs.uplift
+    return bool(needs.attributes) or needs.time_zone
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+Scores = dict[tuple[int, str | None], tuple[float | None, float | None]]
+
+
+def _uplift_scores(
+    session: Session, batch: Sequence[Pending], needs: Mapping[int, FactNeeds]
+) -> Scores:
+    """Return (score, percentile) by (contact, model name); None names the default model.
+
+    The default model is the one whose version was promoted most recently.
+    """
+    names: set[str] = set()
+    for p in batch:
+        names |= needs[p.enrollment_id].uplift_models
+    keys: dict[int, list[str | None]] = defaultdict(list)  # model id → names it answers to
+    if names:
+        for name, model_id in session.execute(
+            select(UpliftModel.name, UpliftModel.id).where(UpliftModel.name.in_(names))
+        ):
+            keys[model_id].append(name)
+    if any(needs[p.enrollment_id].uplift for p in batch):
+        latest = session.scalar(
+            select(UpliftModelVersion.model_id)
+            .where(UpliftModelVersion.status == "promoted")
+            .order_by(UpliftModelVersion.promoted_at.desc())
+            .limit(1)
+        )
+        if latest is not None:
+            keys[latest].append(None)
+    if not keys:
+        return {}
+    ids = sorted({p.contact_id for p in batch})
+    scores: Scores = {}
+    for model_id, contact_id, score, percentile in session.execute(
+        select(
+            UpliftScore.model_id, UpliftScore.contact_id, UpliftScore.score, UpliftScore.percentile
+        ).where(UpliftScore.model_id.in_(list(keys)), key_in(session, UpliftScore.contact_id, ids))
+    ):
+        for key in keys[model_id]:
+            scores[(contact_id, key)] = (score, percentile)
+    return scores
 
 
 def _profiles(

@@ -21,6 +21,7 @@ from campaign_engine.models import (
     JourneyVersion,
     MessageTemplate,
     Segment,
+    UpliftModel,
 )
 from campaign_engine.models.types import utcnow
 from journeys import Problem, library, validate
@@ -154,7 +155,29 @@ def check_draft(session: Session, definition: Any) -> list[Problem]:
     }
     segments = set(session.scalars(select(Segment.id).where(Segment.id.in_(wanted["segment"]))))
     problems = validate(definition, templates=set(templates), segments=segments)
-    return problems + _channel_problems(definition, templates)
+    return (
+        problems + _channel_problems(definition, templates) + _model_problems(session, definition)
+    )
+
+
+def _model_problems(session: Session, definition: Any) -> list[Problem]:
+    """Return a problem for each uplift split naming a model that does not exist."""
+    nodes = definition.get("nodes") if isinstance(definition, dict) else None
+    named = {
+        str(node.get("id")): node["model"]
+        for node in (nodes if isinstance(nodes, list) else [])
+        if isinstance(node, dict)
+        and node.get("type") == "uplift_split"
+        and isinstance(node.get("model"), str)
+    }
+    known = set(
+        session.scalars(select(UpliftModel.name).where(UpliftModel.name.in_(set(named.values()))))
+    )
+    return [
+        Problem(node_id, "model", f"Uplift model {name!r} does not exist.", "dangling_reference")
+        for node_id, name in named.items()
+        if name not in known
+    ]
 
 
 def _channel_problems(definition: Any, templates: dict[int, MessageTemplate]) -> list[Problem]:

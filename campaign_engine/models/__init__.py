@@ -29,6 +29,7 @@ from campaign_engine.models.journeys import (
     JourneyWebhookCall,
 )
 from campaign_engine.models.orders import Order, OrderLine
+from campaign_engine.models.recommend import AssociationRule, RuleSet, RuleSetItem
 from campaign_engine.models.segments import Segment, TargetList, TargetListMember
 from campaign_engine.models.tracking import (
     ATTRIBUTION_MODELS,
@@ -54,6 +55,7 @@ __all__ = [
     "ROLES",
     "SCOPES",
     "ApiKey",
+    "AssociationRule",
     "Campaign",
     "CampaignMember",
     "CampaignMessage",
@@ -79,6 +81,8 @@ __all__ = [
     "PolicyDecision",
     "PolicyLock",
     "Product",
+    "RuleSet",
+    "RuleSetItem",
     "Segment",
     "Suppression",
     "TargetList",

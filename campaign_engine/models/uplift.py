@@ -47,6 +47,10 @@ class UpliftModel(Base):
     auto_promote: Mapped[bool] = mapped_column(default=False)
     value: Mapped[float | None] = mapped_column(Float)
     cost: Mapped[float | None] = mapped_column(Float)
+    # Set when someone asks for a new version from the admin page or API; the scheduler's
+    # uplift job trains it (never inside a web request) and clears it.
+    train_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    train_requested_by: Mapped[str | None] = mapped_column(String(320))
     created_by: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

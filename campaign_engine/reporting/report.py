@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaign_engine.errors import Conflict
+from campaign_engine.models import Campaign
 from campaign_engine.reporting.comparison import ComparisonRow, campaign_comparison
 from campaign_engine.reporting.metrics import CampaignMetrics, campaign_metrics
 from campaign_engine.reporting.options import ComparisonQuery
@@ -19,6 +21,7 @@ from campaign_engine.reporting.rows import ReportRow, Scalar
 from campaign_engine.reporting.scope import campaign_facts
 from campaign_engine.reporting.series import DailyPoint, daily_series
 from campaign_engine.reporting.stats import CONFIDENCE, Estimate, GroupSums, OutcomeSums, z_value
+from campaign_engine.reporting.uplift_check import UpliftCheck, uplift_check
 
 # The ROI row's own name columns repeat the metrics rows' head; the CSV keeps one copy.
 ROI_HEAD = ("campaign_id", "code", "name")
@@ -70,6 +73,7 @@ class CampaignReport(ReportRow):
     roi: CampaignRoi
     groups: list[GroupFigures]  # treatment, then holdout
     daily: list[DailyPoint]
+    uplift: UpliftCheck | None = None  # uplift mode: predicted against realised
 
     def csv_rows(self) -> list[dict[str, Scalar]]:
         """Return every metrics row (totals and breakdowns), then one row of ROI figures.
@@ -99,6 +103,11 @@ def campaign_report(
     metrics = campaign_metrics(session, campaign_id, model=model, include_machine=include_machine)
     roi = campaign_roi(session, campaign_id, model=model, now=now)
     inc = roi.incremental
+    targeting = session.scalar(select(Campaign.targeting).where(Campaign.id == campaign_id))
+    check = None
+    if targeting:
+        facts = campaign_facts(session, [campaign_id])[0]
+        check = uplift_check(session, facts, str(targeting.get("model")), inc)
     return CampaignReport(
         metrics=metrics,
         roi=roi,
@@ -107,6 +116,7 @@ def campaign_report(
             group_figures("holdout", inc.control, roi.confidence),
         ],
         daily=daily_series(session, campaign_id, model=model, include_machine=include_machine),
+        uplift=check,
     )
 
 

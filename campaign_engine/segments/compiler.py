@@ -22,6 +22,8 @@ from campaign_engine.models import (
     OrderLine,
     Product,
     Suppression,
+    UpliftModel,
+    UpliftScore,
 )
 from campaign_engine.segments.comparisons import compare, compare_age, midnight
 from campaign_engine.segments.definition import (
@@ -51,6 +53,7 @@ from campaign_engine.segments.sql import (
     json_is_set,
     json_value,
 )
+from campaign_engine.segments.uplift import UpliftCondition
 
 Node = Any  # a SegmentNode: one of the tagged group or condition models
 
@@ -126,6 +129,8 @@ def condition(node: Node, ctx: Context) -> ColumnElement[bool]:
             return _message(node, ctx)
         case UnopenedCondition():
             return _unopened(node)
+        case UpliftCondition():
+            return _uplift(node, ctx)
         case _:
             assert_never(node)
 
@@ -367,3 +372,20 @@ def _unopened(node: UnopenedCondition) -> ColumnElement[bool]:
         .having(func.count() == node.last, func.count(numbered.c.opened_at) == 0)
     )
     return Contact.id.in_(latest)
+
+
+def _uplift(node: UpliftCondition, ctx: Context) -> ColumnElement[bool]:
+    """Keep contacts with a stored score passing the tests (or, unscored, without one).
+
+    The model is found by name when the segment runs, as one scalar subquery: the
+    `(model_id, score)` index then serves a score range. A name no model has matches no score.
+    """
+    model_id = select(UpliftModel.id).where(UpliftModel.name == node.model).scalar_subquery()
+    tests = [UpliftScore.model_id == model_id]
+    columns = UpliftScore.__table__.c
+    measures = ((columns.score, node.score), (columns.percentile, node.percentile))
+    for column, test in measures:
+        if test is not None:
+            tests.append(compare(column, "number", test.op, test.value, None, ctx.now))
+    scored = select(UpliftScore.contact_id).where(*tests)
+    return Contact.id.in_(scored) if node.scored else Contact.id.not_in(scored)

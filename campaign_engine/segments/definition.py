@@ -24,6 +24,7 @@ from campaign_engine.segments.fields import (
 )
 from campaign_engine.segments.messages import MessageCondition, UnopenedCondition
 from campaign_engine.segments.nodes import Counted, Days, Moment, Node
+from campaign_engine.segments.uplift import UpliftCondition
 
 VERSION: Literal[1] = 1
 MAX_DEPTH = 32
@@ -320,6 +321,7 @@ Condition: TypeAlias = (
     | RandomBucketCondition
     | MessageCondition
     | UnopenedCondition
+    | UpliftCondition
 )
 Group: TypeAlias = AllGroup | AnyGroup | NotGroup
 SegmentNode = Annotated[Group | Condition, Field(discriminator="type")]

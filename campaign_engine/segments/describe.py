@@ -22,6 +22,7 @@ from campaign_engine.segments.definition import (
 from campaign_engine.segments.fields import PROFILE_FIELDS, TRAIT_FIELDS
 from campaign_engine.segments.messages import MessageCondition, UnopenedCondition
 from campaign_engine.segments.nodes import Counted, Moment, Window
+from campaign_engine.segments.uplift import ScoreTest, UpliftCondition
 
 OP_WORDS = {
     "eq": "is",
@@ -114,6 +115,31 @@ def _message(node: MessageCondition) -> str:
     return " ".join(p for p in (node.action, target) if p) + times + _window(node.window)
 
 
+def _order(test: ScoreTest) -> str:
+    if test.op == "between":
+        return f"between {test.value[0]:g} and {test.value[1]:g}"
+    return f"{OP_WORDS[test.op]} {test.value:g}"
+
+
+def _rank(test: ScoreTest) -> str:
+    """Say a percentile test as a top share where it is one: `lt 0.2` is the top 20%."""
+    if test.op in ("lt", "gte"):
+        share = f"{round(test.value * 100, 4):g}%"
+        return f"{'in' if test.op == 'lt' else 'outside'} the top {share} by uplift"
+    return f"uplift percentile {_order(test)}"
+
+
+def _uplift(node: UpliftCondition) -> str:
+    """Say e.g. "in the top 20% by uplift under model winback"."""
+    model = f"under model {node.model}"
+    if not node.scored:
+        return f"no uplift score {model}"
+    parts = [f"uplift {_order(node.score)}"] if node.score is not None else []
+    if node.percentile is not None:
+        parts.append(_rank(node.percentile))
+    return f"{' and '.join(parts)} {model}" if parts else f"has an uplift score {model}"
+
+
 def describe(node: Any) -> str:
     """Return one short sentence saying what a node keeps."""
     match node:
@@ -163,5 +189,7 @@ def describe(node: Any) -> str:
             if node.last == 1:
                 return f"did not open their last {kind}message"
             return f"opened none of their last {node.last} {kind}messages"
+        case UpliftCondition():
+            return _uplift(node)
         case _:
             assert_never(node)

@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaign_engine.models import Segment
+from campaign_engine.models import Segment, UpliftModel
+from campaign_engine.segments.definition import parse_definition, walk
 from campaign_engine.segments.service import create_segment
+from campaign_engine.segments.uplift import UpliftCondition
 
 
 def _segment(*children: dict[str, Any]) -> dict[str, Any]:
@@ -63,15 +65,39 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
             {"type": "not", "child": {"type": "suppressed", "channel": "email"}},
         ),
     ),
+    "Persuadable by the demo offer (top 20% by uplift)": (
+        "Those the past email offer persuades most: in the top 20% by predicted uplift under "
+        "the demo's demo-offer model, with a positive uplift, and reachable by email. Saved "
+        "once that model exists.",
+        _segment(
+            {
+                "type": "uplift",
+                "model": "demo-offer",
+                "percentile": {"op": "lt", "value": 0.2},
+                "score": {"op": "gt", "value": 0},
+            },
+            {"type": "consent", "channel": "email", "state": "opted_in"},
+        ),
+    ),
 }
 
 
+def models_needed(definition: dict[str, Any]) -> set[str]:
+    """Return the names of the uplift models a definition's conditions read."""
+    root = parse_definition(definition).root
+    return {node.model for _, node in walk(root) if isinstance(node, UpliftCondition)}
+
+
 def save_examples(session: Session, created_by: str | None = None) -> int:
-    """Save every example segment that does not exist yet; return how many were saved."""
+    """Save every example segment that does not exist yet; return how many were saved.
+
+    An example reading an uplift model waits until a model of that name exists.
+    """
     existing = set(session.scalars(select(Segment.name)))
+    models = set(session.scalars(select(UpliftModel.name)))
     saved = 0
     for name, (description, definition) in EXAMPLES.items():
-        if name not in existing:
+        if name not in existing and models_needed(definition) <= models:
             create_segment(
                 session,
                 name=name,

@@ -31,6 +31,7 @@ from campaign_engine.models import (
     Contact,
     Product,
     Segment,
+    UpliftModel,
 )
 from campaign_engine.models.types import utcnow
 from campaign_engine.segments.compiler import Context, compile_definition, condition
@@ -43,6 +44,7 @@ from campaign_engine.segments.definition import (
 )
 from campaign_engine.segments.describe import describe
 from campaign_engine.segments.fields import OPS_BY_KIND, PROFILE_FIELDS, RELATIVE_OPS, TRAIT_FIELDS
+from campaign_engine.segments.uplift import SCORE_OPS
 from campaign_engine.segments.validation import validate_definition
 
 SAMPLE_COLUMNS = (
@@ -337,6 +339,7 @@ def catalogue(session: Session) -> dict[str, Any]:
     campaigns = session.execute(
         select(Campaign.id, Campaign.code, Campaign.name).order_by(Campaign.id.desc()).limit(1000)
     )
+    models = session.scalars(select(UpliftModel.name).order_by(UpliftModel.name))
     return {
         "kinds": {kind: list(ops) for kind, ops in OPS_BY_KIND.items()},
         "relative_ops": list(RELATIVE_OPS),
@@ -347,4 +350,6 @@ def catalogue(session: Session) -> dict[str, Any]:
         "campaigns": [{"id": i, "code": c, "name": n} for i, c, n in campaigns],
         "channels": list(CHANNELS),
         "consent_states": list(CONSENT_STATES),
+        "uplift_models": list(models),
+        "uplift_ops": list(SCORE_OPS),
     }

@@ -1,4 +1,4 @@
-"""Check a definition against the database: segments it refers to and campaigns it names."""
+"""Check a definition against the database: the segments, campaigns and uplift models it names."""
 
 from __future__ import annotations
 
@@ -8,19 +8,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaign_engine.errors import InvalidInput, Problem
-from campaign_engine.models import Campaign, Segment
+from campaign_engine.models import Campaign, Segment, UpliftModel
 from campaign_engine.segments.definition import (
     SegmentDefinition,
     parse_definition,
     referenced_campaigns,
     referenced_segments,
+    walk,
 )
+from campaign_engine.segments.uplift import UpliftCondition
 
 
 def validate_definition(
     session: Session, data: Any, segment_id: int | None = None
 ) -> SegmentDefinition:
-    """Parse `data`; check the segments it refers to exist without a cycle, and its campaigns."""
+    """Parse `data`; check its segments exist without a cycle, and its campaigns and models."""
     try:
         definition = parse_definition(data)
     except InvalidInput as exc:
@@ -40,6 +42,7 @@ def validate_definition(
                 )
             )
     problems += _missing_campaigns(session, definition)
+    problems += _missing_models(session, definition)
     if problems:
         raise InvalidInput("the segment definition is invalid", problems)
     return definition
@@ -64,6 +67,24 @@ def _missing_campaigns(session: Session, definition: SegmentDefinition) -> list[
                 Problem(f"definition.{path}.campaign_code", f"no campaign has the code {code!r}")
             )
     return problems
+
+
+def _missing_models(session: Session, definition: SegmentDefinition) -> list[Problem]:
+    """Return a problem for every uplift condition naming a model that does not exist."""
+    named = [
+        (path, node.model)
+        for path, node in walk(definition.root)
+        if isinstance(node, UpliftCondition)
+    ]
+    if not named:
+        return []
+    wanted = {name for _, name in named}
+    known = set(session.scalars(select(UpliftModel.name).where(UpliftModel.name.in_(wanted))))
+    return [
+        Problem(f"definition.{path}.model", f"uplift model {name!r} does not exist")
+        for path, name in named
+        if name not in known
+    ]
 
 
 def _path_back(session: Session, start: int, target: int) -> list[int] | None:

@@ -14,9 +14,18 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser
+from sqlalchemy import select
 
 from campaign_engine.db import transaction
-from campaign_engine.models import Campaign, CampaignRun, Delivery, MessageTemplate
+from campaign_engine.models import (
+    Campaign,
+    CampaignRun,
+    Delivery,
+    MessageTemplate,
+    UpliftModel,
+    UpliftModelVersion,
+    UpliftScore,
+)
 from campaign_engine.runtime import Runtime
 from tests.e2e.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD, make_contact, make_order, make_product
@@ -154,6 +163,8 @@ def test_catalogue_lists_fields_categories_and_segments(
     assert body["categories"] == ["garden", "kitchen"]
     assert "household_income" in {f["name"] for f in body["fields"]["profile"]}
     assert "gte" in body["kinds"]["number"]
+    assert body["uplift_models"] == []
+    assert body["uplift_ops"] == ["lt", "lte", "gt", "gte", "between"]
 
 
 def test_marketer_saves_a_segment_and_the_list_shows_its_size(
@@ -509,3 +520,79 @@ def test_marketer_builds_message_conditions(
     first.get_by_label("Messages", exact=True).fill("1")
     expect(page.locator("#preview-count")).to_have_text("1")
     expect(page.locator("#preview-sample")).to_contain_text("bob@example.com")
+
+
+def score_winback(session: Any, ids: dict[str, int]) -> None:
+    """Model winback scores ann, bob and cat (ranked in that order); upsell scores nobody."""
+    for name in ("upsell", "winback"):
+        session.add(UpliftModel(name=name, training={"campaigns": [1]}))
+    session.flush()
+    model_id = session.scalar(select(UpliftModel.id).where(UpliftModel.name == "winback"))
+    version = UpliftModelVersion(
+        model_id=model_id,
+        version=1,
+        status="promoted",
+        learner="t",
+        outcome="conversion",
+        n_rows=1,
+        artifact=b"",
+        artifact_sha256="0" * 64,
+    )
+    session.add(version)
+    session.flush()
+    for name, score, percentile in (("ann", 0.3, 0.0), ("bob", 0.1, 1 / 3), ("cat", -0.1, 2 / 3)):
+        session.add(
+            UpliftScore(
+                model_id=model_id,
+                contact_id=ids[name],
+                version_id=version.id,
+                score=score,
+                percentile=percentile,
+                scored_at=BOUGHT_AT,
+            )
+        )
+    session.flush()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_marketer_builds_an_uplift_condition(
+    browser: Browser,
+    live_url: str,
+    users: dict[str, str],
+    store: dict[str, int],
+    runtime: Runtime,
+) -> None:
+    from playwright.sync_api import expect
+
+    with transaction(runtime.sessions) as session:
+        score_winback(session, store)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{live_url}/admin/segments")
+    page.get_by_label("Email").fill(users["marketer"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New segment").click()
+
+    first = page.locator('[data-path="root.children[0]"]')
+    count = page.locator("#preview-count")
+    first.get_by_label("Condition", exact=True).select_option("uplift")
+    expect(first.get_by_label("Uplift model", exact=True)).to_have_value("upsell")
+    expect(count).to_have_text("0")  # the top 20% under a model that scored nobody
+    first.get_by_label("Uplift model", exact=True).select_option("winback")
+    expect(count).to_have_text("1")
+    first.get_by_label("Top share", exact=True).fill("50")
+    expect(count).to_have_text("2")
+    expect(page.locator("#preview-funnel li").first).to_contain_text(
+        "in the top 50% by uplift under model winback"
+    )
+    first.get_by_label("Top share test", exact=True).select_option("")
+    first.get_by_label("Uplift score test", exact=True).select_option("gt")
+    expect(count).to_have_text("2")
+    first.get_by_label("Uplift score", exact=True).fill("0.2")
+    expect(count).to_have_text("1")
+    expect(page.locator("#preview-sample")).to_contain_text("ann@example.com")
+    first.get_by_label("Scored", exact=True).select_option("no")
+    expect(count).to_have_text("3")
+    stored = json.loads(page.locator("#raw-json").input_value())["root"]["children"][0]
+    assert stored == {"type": "uplift", "model": "winback", "scored": False}

@@ -20,6 +20,9 @@ from campaign_engine.models import (
     Event,
     MessageTemplate,
     Suppression,
+    UpliftModel,
+    UpliftModelVersion,
+    UpliftScore,
 )
 from campaign_engine.segments.compiler import Context, compile_definition
 from campaign_engine.segments.definition import SegmentDefinition, parse_definition
@@ -236,7 +239,44 @@ def build_people(engine: Engine) -> None:
             )
         )
         send_messages(session, ann.id, bob.id, cat.id, dan.id, eve.id)
+        score_uplift(session, ann.id, bob.id, cat.id, dan.id)
         session.commit()
+
+
+def score_uplift(session: Session, ann: int, bob: int, cat: int, dan: int) -> None:
+    """Three models: winback scores everyone but eve (dan not ranked yet), upsell only ann."""
+    scores = {
+        "winback": [(ann, 0.12, 0.0), (bob, 0.05, 0.25), (cat, -0.02, 0.5), (dan, 0.0, None)],
+        "upsell": [(ann, 0.3, 0.0)],
+        "unscored": [],
+    }
+    for name, rows in scores.items():
+        model = UpliftModel(name=name, training={"campaigns": [1]})
+        session.add(model)
+        session.flush()
+        version = UpliftModelVersion(
+            model_id=model.id,
+            version=1,
+            status="promoted",
+            learner="t",
+            outcome="conversion",
+            n_rows=100,
+            artifact=b"",
+            artifact_sha256="0" * 64,
+        )
+        session.add(version)
+        session.flush()
+        session.add_all(
+            UpliftScore(
+                model_id=model.id,
+                contact_id=contact_id,
+                version_id=version.id,
+                score=score,
+                percentile=percentile,
+                scored_at=ago(days=1),
+            )
+            for contact_id, score, percentile in rows
+        )
 
 
 def send_messages(session: Session, ann: int, bob: int, cat: int, dan: int, eve: int) -> None:
@@ -756,8 +796,50 @@ MESSAGE_CASES = [
     case({"type": "not", "child": unopened(3)}, "ann cat dan eve", "not-unopened"),
 ]
 
+
+def uplift(model: str = "winback", **tests: Any) -> dict[str, Any]:
+    return {"type": "uplift", "model": model, **tests}
+
+
+def compared(op: str, value: Any) -> dict[str, Any]:
+    return {"op": op, "value": value}
+
+
+UPLIFT_CASES = [
+    case(uplift(), "ann bob cat dan", "uplift-scored-at-all"),
+    case(uplift(scored=False), "eve", "uplift-unscored"),
+    case(uplift("upsell", scored=False), "bob cat dan eve", "uplift-unscored-under-that-model"),
+    case(uplift("unscored"), "", "uplift-model-without-scores"),
+    case(uplift("nobody"), "", "uplift-unknown-model-scores-nobody"),
+    case(uplift("nobody", scored=False), EVERYONE, "uplift-unknown-model-leaves-all-unscored"),
+    case(uplift(score=compared("gt", 0)), "ann bob", "uplift-score-gt"),
+    case(uplift(score=compared("gte", 0)), "ann bob dan", "uplift-score-gte-zero"),
+    case(uplift(score=compared("gte", 0.05)), "ann bob", "uplift-score-gte-decimal-boundary"),
+    case(uplift(score=compared("lt", 0)), "cat", "uplift-score-lt"),
+    case(uplift(score=compared("lte", 0.05)), "bob cat dan", "uplift-score-lte"),
+    case(uplift(score=compared("between", [0, 0.05])), "bob dan", "uplift-score-between"),
+    case(uplift(score=compared("gt", 0.2)), "", "uplift-scores-of-other-models-do-not-count"),
+    case(uplift("upsell", score=compared("gt", 0.2)), "ann", "uplift-score-under-another-model"),
+    case(uplift(percentile=compared("lt", 0.25)), "ann", "uplift-top-quarter"),
+    case(uplift(percentile=compared("lte", 0.25)), "ann bob", "uplift-percentile-lte"),
+    case(uplift(percentile=compared("gte", 0.25)), "bob cat", "uplift-unranked-passes-no-rank"),
+    case(
+        uplift(percentile=compared("between", [0, 1])), "ann bob cat", "uplift-percentile-between"
+    ),
+    case(
+        uplift(score=compared("gt", 0), percentile=compared("gt", 0)),
+        "bob",
+        "uplift-score-and-percentile-both-hold",
+    ),
+    case(
+        {"type": "not", "child": uplift(score=compared("gt", 0))},
+        "cat dan eve",
+        "not-uplift-includes-unscored",
+    ),
+]
+
 CASES = PROFILE_CASES + DATE_CASES + CUSTOM_CASES + TRAIT_CASES + PURCHASE_CASES + EVENT_CASES
-CASES += OTHER_CASES + MESSAGE_CASES
+CASES += OTHER_CASES + MESSAGE_CASES + UPLIFT_CASES
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ from campaign_engine.models import (
     OrderLine,
     Product,
     Suppression,
+    UpliftModel,
+    UpliftModelVersion,
+    UpliftScore,
 )
 from campaign_engine.segments.compiler import Context, compile_definition
 from campaign_engine.segments.definition import SegmentDefinition, parse_definition
@@ -84,6 +87,9 @@ PURPOSES = ("marketing", "news")
 STATES = ("opted_in", "opted_out", "unknown")
 CAMPAIGN_CODES = ("SPRING", "spring", "S%1", "A_B", "it's")
 MESSAGE_CHANNELS = ("email", "sms", "social")
+MODEL_NAMES = ("winback", "Winback", "it's", "a%b")
+UPLIFT_SCORES = (-0.5, -0.02, 0, 0.01, 0.02, 0.05, 0.1, 0.25, 1.5)
+PERCENTILES = (0, 0.1, 0.2, 0.25, 0.5, 0.9, 1)
 DELIVERY_STATES = ("accepted", "accepted", "accepted", "failed", "queued", "cancelled")
 STRING_FIELDS = [
     "external_id",
@@ -365,6 +371,7 @@ def make_dataset(seed: int, now: datetime) -> Dataset:
             }
         )
     add_deliveries(make, data)
+    add_uplift_scores(make, data)
     return data
 
 
@@ -407,6 +414,25 @@ def add_deliveries(make: Maker, data: Dataset) -> None:
                 "clicked_at": clicked,
             }
         )
+
+
+def add_uplift_scores(make: Maker, data: Dataset) -> None:
+    """Add up to three uplift models, each scoring some contacts; some not yet ranked."""
+    rng = make.rng
+    contact_ids = [c["id"] for c in data.contacts]
+    for model_id, name in enumerate(rng.sample(MODEL_NAMES, rng.randint(0, 3)), start=1):
+        data.uplift_models.append({"id": model_id, "name": name})
+        for contact_id in rng.sample(contact_ids, rng.randint(0, len(contact_ids))):
+            data.uplift_scores.append(
+                {
+                    "model_id": model_id,
+                    "contact_id": contact_id,
+                    "version_id": model_id,  # one version per model, with the model's id
+                    "score": make.pick((*UPLIFT_SCORES, round(rng.uniform(-0.3, 0.6), 6))),
+                    "percentile": make.maybe(lambda: make.pick((*PERCENTILES, rng.random()))),
+                    "scored_at": make.now,
+                }
+            )
 
 
 # -- values in definitions ----------------------------------------------------------------------
@@ -710,6 +736,33 @@ def unopened_conditions(draw: st.DrawFn) -> dict[str, Any]:
     return node
 
 
+@st.composite
+def ordered(draw: st.DrawFn, values: st.SearchStrategy[float]) -> dict[str, Any]:
+    """Draw an ordering test on a number: lt, lte, gt, gte or between [low, high]."""
+    op = draw(st.sampled_from(("lt", "lte", "gt", "gte", "between")))
+    if op == "between":
+        return {"op": op, "value": sorted((draw(values), draw(values)))}
+    return {"op": op, "value": draw(values)}
+
+
+@st.composite
+def uplift_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "type": "uplift",
+        "model": draw(st.sampled_from((*MODEL_NAMES, "missing"))),
+    }
+    form = draw(st.sampled_from(("scored", "unscored", "score", "percentile", "both")))
+    if form == "unscored":
+        node["scored"] = False
+    elif form == "scored" and draw(st.booleans()):
+        node["scored"] = True
+    if form in ("score", "both"):
+        node["score"] = draw(ordered(st.sampled_from(UPLIFT_SCORES)))
+    if form in ("percentile", "both"):
+        node["percentile"] = draw(ordered(st.sampled_from(PERCENTILES)))
+    return node
+
+
 def conditions(now: datetime, segment_ids: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
     options = [
         # Attributes have the most operators and kinds: draw them more often.
@@ -725,6 +778,7 @@ def conditions(now: datetime, segment_ids: tuple[int, ...]) -> st.SearchStrategy
         event_time_conditions(now),
         *[message_conditions(now)] * 2,
         unopened_conditions(),
+        uplift_conditions(),
         st.builds(
             lambda channel, purpose, state: {
                 "type": "consent",
@@ -821,6 +875,22 @@ def store(engine: Engine, data: Dataset) -> None:
         # What deliveries refer to besides their campaign: a template and a run.
         conn.execute(insert(MessageTemplate), [{"id": 1, "name": "t", "text": "t"}])
         runs = [{"id": c["id"], "campaign_id": c["id"], "due_at": NOWS[0]} for c in data.campaigns]
+        # What scores refer to besides their model: one version per model, with its id.
+        models = [{**m, "training": {}} for m in data.uplift_models]
+        versions = [
+            {
+                "id": m["id"],
+                "model_id": m["id"],
+                "version": 1,
+                "status": "promoted",
+                "learner": "t",
+                "outcome": "conversion",
+                "n_rows": 1,
+                "artifact": b"",
+                "artifact_sha256": "0" * 64,
+            }
+            for m in data.uplift_models
+        ]
         for table, rows in (
             (Contact.__table__, data.contacts),
             (Product.__table__, data.products),
@@ -833,6 +903,9 @@ def store(engine: Engine, data: Dataset) -> None:
             (Campaign.__table__, data.campaigns),
             (CampaignRun.__table__, runs),
             (Delivery.__table__, data.deliveries),
+            (UpliftModel.__table__, models),
+            (UpliftModelVersion.__table__, versions),
+            (UpliftScore.__table__, data.uplift_scores),
         ):
             if rows:
                 conn.execute(insert(table), rows)
@@ -905,11 +978,12 @@ def explain(
                 "consents": [c for c in data.consents if c["contact_id"] == contact_id],
                 "traits": [t for t in data.traits if t["contact_id"] == contact_id],
                 "deliveries": [d for d in data.deliveries if d["contact_id"] == contact_id],
+                "uplift_scores": [s for s in data.uplift_scores if s["contact_id"] == contact_id],
             }
             profile = {k: v for k, v in contact.items() if v is not None}
             lines.append(f"{label}: {profile!r} { ({k: v for k, v in held.items() if v})!r}")
     lines.append(f"products={data.products!r} suppressions={data.suppressions!r}")
-    lines.append(f"campaigns={data.campaigns!r}")
+    lines.append(f"campaigns={data.campaigns!r} uplift_models={data.uplift_models!r}")
     return "\n".join(lines)
 
 
@@ -948,6 +1022,7 @@ def hostile_definition() -> dict[str, Any]:
                 {"type": "purchase", "category": QUOTE},
                 {"type": "consent", "channel": "email", "purpose": ESCAPE, "state": "opted_in"},
                 {"type": "message", "action": "opened", "campaign_code": DROP},
+                {"type": "uplift", "model": DROP, "score": {"op": "gt", "value": 0}},
                 {"type": "random_bucket", "percent": 0.01, "salt": DROP},
                 {
                     "type": "event",

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from campaign_engine.db import make_session_factory, transaction
 from campaign_engine.demo import seed_demo
-from campaign_engine.models import Contact, ContactTraits, Order, OrderLine, Product, Segment
+from campaign_engine.models import (
+    Consent,
+    Contact,
+    ContactTraits,
+    Order,
+    OrderLine,
+    Product,
+    Segment,
+    UpliftModel,
+    UpliftModelVersion,
+    UpliftScore,
+)
 from campaign_engine.segments.definition import parse_definition
-from campaign_engine.segments.examples import EXAMPLES, save_examples
+from campaign_engine.segments.examples import EXAMPLES, models_needed, save_examples
 from campaign_engine.segments.service import evaluate_segment, members_select
 from campaign_engine.traits.refresh import refresh_traits
 
@@ -24,7 +36,11 @@ def test_examples_find_their_audiences_on_the_demo_store(engine: Engine) -> None
     sessions = make_session_factory(engine)
     with transaction(sessions) as session:
         refresh_traits(session, TODAY)
-        assert save_examples(session) == len(EXAMPLES)
+        waiting = [name for name, (_, d) in EXAMPLES.items() if models_needed(d)]
+        assert waiting == ["Persuadable by the demo offer (top 20% by uplift)"]
+        assert save_examples(session) == len(EXAMPLES) - 1  # the uplift one waits for its model
+        score_everyone(session, "demo-offer")
+        assert save_examples(session) == 1
         assert save_examples(session) == 0  # idempotent
         segments = {s.name: s for s in session.scalars(select(Segment))}
         members = {
@@ -61,7 +77,57 @@ def test_examples_find_their_audiences_on_the_demo_store(engine: Engine) -> None
                 Contact.id.in_(generator)
             )
         )
+        persuadable = members["Persuadable by the demo offer (top 20% by uplift)"]
+        scored = dict(
+            session.execute(
+                select(UpliftScore.contact_id, UpliftScore.percentile).where(
+                    UpliftScore.contact_id.in_(persuadable)
+                )
+            ).all()
+        )
+        assert set(scored) == persuadable and max(scored.values()) < 0.2
+        opted_in = session.scalars(
+            select(Consent.contact_id).where(
+                Consent.channel == "email", Consent.state == "opted_in"
+            )
+        )
+        assert persuadable <= set(opted_in)
         for income, education, born in rows:
             age = TODAY.year - born.year - ((TODAY.month, TODAY.day) < (born.month, born.day))
             assert income >= 80_000 and education in ("bachelor", "master", "doctorate")
             assert 30 <= age <= 55
+
+
+def score_everyone(session: Session, name: str) -> None:
+    """Give every contact a made-up score under a new model, ranked as the scoring job ranks."""
+    model = UpliftModel(name=name, training={"campaigns": [1]})
+    session.add(model)
+    session.flush()
+    version = UpliftModelVersion(
+        model_id=model.id,
+        version=1,
+        status="promoted",
+        learner="t",
+        outcome="conversion",
+        n_rows=1,
+        artifact=b"",
+        artifact_sha256="0" * 64,
+    )
+    session.add(version)
+    session.flush()
+    ids = sorted(session.scalars(select(Contact.id)))
+    ranked = sorted(ids, key=lambda i: -((i * 7919) % 1000))
+    session.execute(
+        insert(UpliftScore),
+        [
+            {
+                "model_id": model.id,
+                "contact_id": contact_id,
+                "version_id": version.id,
+                "score": ((contact_id * 7919) % 1000) / 1000 - 0.3,
+                "percentile": rank / len(ids),
+                "scored_at": NOW,
+            }
+            for rank, contact_id in enumerate(ranked)
+        ],
+    )

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from campaign_engine.db import transaction
-from campaign_engine.models import Campaign
+from campaign_engine.models import Campaign, UpliftModel
 from campaign_engine.runtime import Runtime
 from tests.factories import make_api_key, make_consent, make_contact, make_order, make_product
 
@@ -170,6 +170,26 @@ def test_unknown_campaigns_are_refused_naming_the_field(
     ]
     saved = api.post("/segments", {"name": "Openers", "definition": definition(known)})
     assert saved.status_code == 201, saved.json
+
+
+def test_unknown_uplift_models_are_refused_naming_the_field(
+    client: FlaskClient, tokens: dict[str, str], runtime: Runtime
+) -> None:
+    with transaction(runtime.sessions) as session:
+        session.add(UpliftModel(name="winback", training={"campaigns": [1]}))
+    api = Api(client, tokens["write"])
+    known = {"type": "uplift", "model": "winback", "percentile": {"op": "lt", "value": 0.2}}
+    unknown = {"type": "uplift", "model": "Winback", "scored": False}
+    body = definition({"type": "all", "children": [known, {"type": "not", "child": unknown}]})
+    refused = api.post("/segments", {"name": "Persuadable", "definition": body})
+    assert refused.status_code == 422
+    assert [(p["location"], p["message"]) for p in refused.json["error"]["problems"]] == [
+        ("definition.root.children[1].child.model", "uplift model 'Winback' does not exist"),
+    ]
+    saved = api.post("/segments", {"name": "Persuadable", "definition": definition(known)})
+    assert saved.status_code == 201, saved.json
+    preview = api.post("/segments/preview", {"definition": definition(known)})
+    assert preview.json["funnel"][0]["label"] == "in the top 20% by uplift under model winback"
 
 
 def test_preview_counts_samples_and_funnel(

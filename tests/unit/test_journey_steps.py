@@ -195,6 +195,21 @@ def test_uplift_split(mode: str, value: float, fallback: str, facts: Facts, deci
     assert step.state.node_data("u")["scored"] is (scored is not None and scored is not False)
 
 
+@pytest.mark.parametrize(
+    ("facts", "decision"),
+    [
+        (Facts(uplift_score=0.9, uplift_by_model={"offer": (0.01, 0.9)}), "skip"),
+        (Facts(uplift_score=0.0, uplift_by_model={"offer": (0.05, 0.1)}), "send"),
+        (Facts(uplift_score=0.9, uplift_by_model={"other": (0.05, 0.1)}), "skip"),  # unscored
+    ],
+)
+def test_uplift_split_naming_a_model_reads_that_models_score(facts: Facts, decision: str) -> None:
+    node = {"id": "u", "type": "uplift_split", "model": "offer", "mode": "threshold",
+            "value": 0.02, "fallback": "skip", "send": "a", "skip": "b"}  # fmt: skip
+    step = enter(journey(node), facts)
+    assert path(step)[1] == ("u", decision, "a" if decision == "send" else "b")
+
+
 # --- actions ---------------------------------------------------------------------------------
 
 

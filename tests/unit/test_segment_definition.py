@@ -183,6 +183,51 @@ BAD = [
         "Field required",
         id="unopened-without-a-count",
     ),
+    pytest.param(
+        in_group({"type": "uplift", "model": "winback", "percentile": {"op": "lt", "value": 20}}),
+        "root.children[0].percentile",
+        "a percentile is a share from 0 to 1 (0.2 is the top 20%), got 20",
+        id="uplift-percentile-as-a-percentage",
+    ),
+    pytest.param(
+        in_group(
+            {"type": "uplift", "model": "winback", "score": {"op": "between", "value": [1, 0]}}
+        ),
+        "root.children[0].score",
+        "'between' runs from low to high; 1 is after 0",
+        id="uplift-score-between-low-above-high",
+    ),
+    pytest.param(
+        in_group({"type": "uplift", "model": "winback", "score": {"op": "gt", "value": "0.1"}}),
+        "root.children[0].score",
+        "'gt' needs a number, got '0.1'",
+        id="uplift-score-as-text",
+    ),
+    pytest.param(
+        in_group({"type": "uplift", "model": "winback", "score": {"op": "eq", "value": 0.1}}),
+        "root.children[0].score.op",
+        "'lt', 'lte', 'gt', 'gte' or 'between'",
+        id="uplift-score-compared-for-equality",
+    ),
+    pytest.param(
+        in_group(
+            {
+                "type": "uplift",
+                "model": "winback",
+                "scored": False,
+                "percentile": {"op": "lt", "value": 0.2},
+            }
+        ),
+        "root.children[0]",
+        "'scored': false keeps contacts without a score, so it takes no 'score' or 'percentile'",
+        id="uplift-unscored-with-a-test",
+    ),
+    pytest.param(
+        in_group({"type": "uplift", "score": {"op": "gt", "value": 0}}),
+        "root.children[0].model",
+        "Field required",
+        id="uplift-without-a-model",
+    ),
 ]
 
 
@@ -292,6 +337,13 @@ EVERYTHING = definition(
             },
             {"type": "message", "action": "received", "campaign_id": 4, "at_most": 0},
             {"type": "unopened", "last": 5, "channel": "email"},
+            {
+                "type": "uplift",
+                "model": "winback",
+                "score": {"op": "between", "value": [0, 0.5]},
+                "percentile": {"op": "lt", "value": 0.2},
+            },
+            {"type": "uplift", "model": "upsell", "scored": False},
         ],
     }
 )
@@ -314,13 +366,15 @@ def test_defaults_are_filled_in() -> None:
                     {"type": "suppressed"},
                     {"type": "segment", "segment_id": 1},
                     {"type": "random_bucket", "percent": 10},
+                    {"type": "uplift", "model": "winback"},
                 ],
             }
         )
     )
     dumped = parsed.model_dump(mode="json", exclude_none=True)
-    consent, suppressed, segment, bucket = dumped["root"]["children"]
+    consent, suppressed, segment, bucket, uplift = dumped["root"]["children"]
     assert consent["purpose"] == "marketing"
     assert suppressed["channel"] == "any"
     assert segment["exclude"] is False
     assert bucket["salt"] == ""
+    assert uplift["scored"] is True

@@ -1,4 +1,4 @@
-"""Message conditions read as one plain sentence in funnels and lists."""
+"""Message and uplift conditions read as one plain sentence in funnels and lists."""
 
 from __future__ import annotations
 
@@ -53,4 +53,39 @@ def said(node: dict[str, Any]) -> str:
     ],
 )
 def test_message_conditions_read_as_a_sentence(node: dict[str, Any], sentence: str) -> None:
+    assert said(node) == sentence
+
+
+@pytest.mark.parametrize(
+    ("node", "sentence"),
+    [
+        ({"type": "uplift", "model": "winback"}, "has an uplift score under model winback"),
+        (
+            {"type": "uplift", "model": "winback", "scored": False},
+            "no uplift score under model winback",
+        ),
+        (
+            {"type": "uplift", "model": "winback", "score": {"op": "gt", "value": 0.02}},
+            "uplift > 0.02 under model winback",
+        ),
+        (
+            {"type": "uplift", "model": "winback", "percentile": {"op": "lt", "value": 0.2}},
+            "in the top 20% by uplift under model winback",
+        ),
+        (
+            {"type": "uplift", "model": "winback", "percentile": {"op": "gte", "value": 0.07}},
+            "outside the top 7% by uplift under model winback",
+        ),
+        (
+            {
+                "type": "uplift",
+                "model": "upsell",
+                "score": {"op": "between", "value": [0, 0.5]},
+                "percentile": {"op": "lte", "value": 0.1},
+            },
+            "uplift between 0 and 0.5 and uplift percentile ≤ 0.1 under model upsell",
+        ),
+    ],
+)
+def test_uplift_conditions_read_as_a_sentence(node: dict[str, Any], sentence: str) -> None:
     assert said(node) == sentence

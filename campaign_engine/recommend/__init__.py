@@ -1,0 +1,1 @@
+"""Association rules: mining (FP-growth), versioned rule sets, and recommendation lookups."""

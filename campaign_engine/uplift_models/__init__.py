@@ -1,0 +1,1 @@
+"""The uplift model registry: train, evaluate, promote, score, and target campaigns by uplift."""
