@@ -150,7 +150,14 @@ def _consent(who: Any, as_of: datetime) -> Any:
         )
         .subquery()
     )
-    return select(ranked.c.contact_id, ranked.c.email_consent).where(ranked.c.rank == 1).subquery()
+    # One row per contact already; the GROUP BY makes SQLite materialise the subquery once
+    # instead of rescanning it per member (quadratic without planner statistics).
+    return (
+        select(ranked.c.contact_id, ranked.c.email_consent)
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.contact_id, ranked.c.email_consent)
+        .subquery()
+    )
 
 
 def _outcome(who: Any, start: datetime, end: datetime) -> Any:

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from uplift import selection
 from uplift.checks import (
     as_vector,
     check_arms,
@@ -28,7 +29,6 @@ from uplift.learners import (
     fit_learner,
     predict_learner,
 )
-from uplift.selection import AUTO_TREE_MAX_ROWS, cross_validated_scores, selection_rows
 
 _PARAMS = (
     "learner",
@@ -109,7 +109,7 @@ class _UpliftEstimator:
             raise UpliftError("candidates is empty: give at least one learner for 'auto'")
         for name in names:
             check_known(name, LEARNERS[1:], "candidate learner")
-        if self.candidates is None and n_rows > AUTO_TREE_MAX_ROWS:
+        if self.candidates is None and n_rows > selection.AUTO_TREE_MAX_ROWS:
             names = tuple(n for n in names if n not in ("tree", "forest"))
         if self._outcome == "continuous" and n_treatments > 1:
             # causalml's causal trees and forests take a single treatment.
@@ -135,13 +135,13 @@ class _UpliftEstimator:
         name = self.learner
         if name == "auto":
             # Large sets are compared on a stratified sample: only its rows are encoded here.
-            sample = selection_rows(arms.codes, target, self._outcome, self.random_state)
+            sample = selection.selection_rows(arms.codes, target, self._outcome, self.random_state)
             rows = None if sample is None else np.isin(np.arange(n_rows), sample)
             cv_codes = arms.codes if sample is None else arms.codes[sample]
             cv_target = target if sample is None else target[sample]
             cv_rows = len(cv_codes)
             candidates = self._candidates(n_treatments, cv_rows)
-            scores = cross_validated_scores(
+            scores = selection.cross_validated_scores(
                 candidates,
                 self._outcome,
                 settings,

@@ -1,4 +1,4 @@
-"""Build, fit and query the causalml learners behind the estimators (imported lazily)."""
+"""Build, fit and query the learners behind the estimators (causalml imported lazily)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ Outcome = Literal["binary", "continuous"]
 #: Learner names accepted by the estimators ("auto" chooses among CANDIDATES).
 LEARNERS = ("auto", "s", "t", "x", "r", "dr", "tree", "forest")
 #: Learners "auto" compares by default: the fast ones ("r" and "dr" cross-fit internally and
-#: cost several times as much; "tree" is a weaker "forest").
+#: cost several times as much; "tree" is a weaker "forest"). "forest" is left out above
+#: selection.AUTO_TREE_MAX_ROWS rows.
 CANDIDATES = ("s", "t", "x", "forest")
 CONTROL = "control"
 
@@ -62,6 +63,11 @@ def internal_treatment(codes: npt.NDArray[np.int64], n_treatments: int) -> npt.N
 
 
 def _default_outcome_model(outcome: Outcome, settings: LearnerSettings) -> Any:
+    """Return the default outcome/effect model: strongly regularised histogram boosting.
+
+    Uplift is a small difference of noisy outcome rates; smoother models rank it better (see
+    docs/uplift.md, "Learners"). Binned features keep fitting fast and light on memory.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     params: dict[str, Any] = {

@@ -41,6 +41,7 @@ from campaign_engine.personalisation_store import ScoreLookup
 from campaign_engine.recommend.settings import RecommendSettings
 from campaign_engine.recommend.snapshot import SnapshotCache
 from campaign_engine.runtime import Runtime
+from campaign_engine.uplift_models.storefront import kind_scores
 from campaign_engine.web import EXTENSION
 
 SCOPE = "personalise"
@@ -104,6 +105,7 @@ class Storefront:
             rules=SnapshotCache(runtime.engine, settings.cache_seconds),
             keys=KeyCache(runtime.sessions, settings.key_cache_seconds),
             events=event_sink(runtime.sessions, tracking.writes, tracking.flush_ms),
+            scores=kind_scores,
         )
         weakref.finalize(storefront, storefront.reads.dispose)
         return storefront

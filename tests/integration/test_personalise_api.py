@@ -245,11 +245,10 @@ def test_no_rule_set_yet_still_answers(client: FlaskClient, token: str, runtime:
     assert skus(answer, "up") == ["LAPTOP-PRO"]  # the catalogue still knows premium versions
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # a server drops connections
 def test_a_read_connection_the_server_dropped_is_replaced(
     app: Flask, client: FlaskClient, token: str, products: dict[str, Product], runtime: Runtime
 ) -> None:
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("only a database server drops connections")
     with transaction(runtime.sessions) as session:
         contact = buyer(session, products, ["LAPTOP-BASIC"])
     assert ask(client, token, contact_id=contact.external_id).status_code == 200

@@ -313,3 +313,23 @@ def test_the_report_of_an_uplift_campaign_sets_predicted_against_realised(
     assert [b.band for b in check.bands] == [1, 2, 3, 4, 5]
     assert check.bands[0].predicted_uplift > check.bands[-1].predicted_uplift
     assert check.bands[0].observed_uplift > 0 and check.bands[-1].observed_uplift == 0
+
+
+def test_storefront_scores_come_from_models_trained_on_cross_and_up_sell_campaigns(
+    runtime: Runtime,
+) -> None:
+    from campaign_engine.uplift_models.storefront import kind_scores
+
+    def set_up(session: Session) -> tuple[int, int]:
+        ids = people(session, 2)
+        cross = add_model(session, "cross")
+        session.get_one(UpliftModel, cross).training = {"campaign_types": ["cross_sell"]}
+        other = add_model(session, "news")
+        session.get_one(UpliftModel, other).training = {"campaign_types": ["newsletter"]}
+        add_scores(session, cross, {ids[0]: 0.04})
+        add_scores(session, other, {ids[0]: 0.09, ids[1]: 0.02})
+        return ids[0], ids[1]
+
+    first, second = in_session(runtime, set_up)
+    assert in_session(runtime, lambda s: kind_scores(s, first)) == {"cross_sell": 0.04}
+    assert in_session(runtime, lambda s: kind_scores(s, second)) is None

@@ -91,7 +91,7 @@ def test_several_treatments_get_one_column_each_in_label_order() -> None:
     assert (choice.treatment[sms] == "sms").mean() > (choice.treatment[~sms] == "sms").mean()
 
 
-@pytest.mark.parametrize("learner", ["t", "forest"])
+@pytest.mark.parametrize("learner", ["s", "t", "x", "forest"])
 def test_regressor_ranks_revenue_uplift(learner: str) -> None:
     data = make_uplift_data(4000, seed=7)
     test = make_uplift_data(10000, seed=8)
