@@ -200,17 +200,22 @@ def _dispatch_settings(env: Mapping[str, str]) -> DispatchSettings:
     )
     if (held := dispatch.global_holdout_percent) > 50:
         raise ConfigError(f"CE_GLOBAL_HOLDOUT_PERCENT must be from 0 to 50, got {held:g}")
-    for name, value in (
+    _at_least_one(
         ("CE_CAP_TOTAL", dispatch.cap_total),
         ("CE_CAP_WINDOW_DAYS", dispatch.cap_window_days),
         ("CE_SEND_BATCH", dispatch.send_batch),
         ("CE_SEND_PARALLEL", dispatch.parallel_batches),
         ("CE_SEND_LEASE_SECONDS", dispatch.lease_seconds),
         ("CE_SEND_MAX_ATTEMPTS", dispatch.max_attempts),
-    ):
+    )
+    return dispatch
+
+
+def _at_least_one(*settings: tuple[str, int]) -> None:
+    """Raise ConfigError naming the first (variable, value) below 1."""
+    for name, value in settings:
         if value < 1:
             raise ConfigError(f"{name} must be 1 or more, got {value}")
-    return dispatch
 
 
 def _tracking_settings(env: Mapping[str, str]) -> TrackingSettings:
@@ -281,15 +286,13 @@ def _recommend_settings(env: Mapping[str, str]) -> RecommendSettings:
         raise ConfigError("CE_RULES_MIN_CONFIDENCE must be from 0 to 1")
     if not 2 <= recommend.max_len <= 5:
         raise ConfigError("CE_RULES_MAX_LEN must be from 2 to 5")
-    for name, value in (
+    _at_least_one(
         ("CE_RULES_WINDOW_DAYS", recommend.window_days),
         ("CE_RULES_MIN_COUNT", recommend.min_count),
         ("CE_RULES_MAX_RULES", recommend.max_rules),
         ("CE_RULES_KEEP", recommend.keep),
         ("CE_PERSONALISATION_CAMPAIGN_DAYS", recommend.campaign_days),
-    ):
-        if value < 1:
-            raise ConfigError(f"{name} must be 1 or more, got {value}")
+    )
     if recommend.refresh_hours < 0:
         raise ConfigError("CE_RULES_REFRESH_HOURS must be 0 (off) or more")
     return recommend

@@ -145,6 +145,11 @@ def resolve_products(snapshot: RuleSnapshot, request: PersonaliseRequest) -> tup
     return tuple(dict.fromkeys(snapshot.by_sku[sku] for sku in request.basket))
 
 
+def known(snapshot: RuleSnapshot, history: dict[int, int]) -> dict[int, int]:
+    """Return the purchases of products the snapshot knows (newer ones wait for the next)."""
+    return {pid: n for pid, n in history.items() if pid in snapshot.products}
+
+
 def personalise(
     db: Reader | None,
     snapshot: RuleSnapshot,
@@ -162,7 +167,7 @@ def personalise(
     decision = decide(settings, contact, request.visitor_id, request.personalisation)
     viewing = (snapshot.by_sku[request.page.sku],) if request.page.sku else ()
     profile = _with_scores(db, decision, scores)
-    pool = Pool(snapshot, Context(profile.history, basket, viewing), profile)
+    pool = Pool(snapshot, Context(known(snapshot, profile.history), basket, viewing), profile)
     slots = {
         slot.name: _fill(pool, decision, slot, request.page.category) for slot in request.slots
     }
@@ -221,7 +226,7 @@ class Pool:
     def campaign(self, kind: str) -> list[Recommendation]:
         """Return what a campaign of `kind` offers: from the history only, as its message did."""
         if kind not in self._campaign:
-            history = Context(self.profile.history)
+            history = Context(known(self.snapshot, self.profile.history))
             self._campaign[kind] = recommend(
                 self.snapshot, history, kind, CAMPAIGN_PRODUCTS, self.profile.uplift
             )
@@ -346,7 +351,7 @@ def lookup(
     if decision.mode == CONTEXTUAL:
         decision = replace(decision, why="recommendations for the products asked about")
     profile = _with_scores(db, decision, scores)
-    pool = Pool(snapshot, Context(profile.history, viewing=asked), profile)
+    pool = Pool(snapshot, Context(known(snapshot, profile.history), viewing=asked), profile)
     kind = None if query.kind == "all" else query.kind
     if decision.mode == NON_PERSONAL:
         items = [r.as_dict(snapshot) for r in popular(snapshot, None, query.k, asked)]

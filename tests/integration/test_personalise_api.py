@@ -18,7 +18,7 @@ from campaign_engine.personalisation import in_holdout
 from campaign_engine.personalisation_events import BufferedSink, impression_row
 from campaign_engine.recommend.ruleset import activate_rule_set
 from campaign_engine.runtime import Runtime
-from tests.factories import make_api_key, make_contact
+from tests.factories import make_api_key, make_contact, make_product
 from tests.recommend_support import NOW, buyer, make_catalogue, make_rule_set, sent_offer
 
 SLOTS = [
@@ -272,3 +272,21 @@ def test_buffered_impressions_are_all_written_by_a_clean_shutdown(runtime: Runti
     with transaction(runtime.sessions) as session:
         stored = session.scalars(select(Event.dedupe_key)).all()
     assert sorted(stored) == [f"{n:032x}" for n in range(300)]
+
+
+def test_a_purchase_of_a_product_newer_than_the_cached_rules_is_ignored_not_a_500(
+    products: dict[str, Product], runtime: Runtime
+) -> None:
+    from campaign_engine.personalisation import personalise
+    from campaign_engine.personalisation_requests import PersonaliseRequest
+    from campaign_engine.recommend.snapshot import SnapshotCache
+
+    cached = SnapshotCache(runtime.engine, 0).get()  # as a process holds it between refreshes
+    with transaction(runtime.sessions) as session:
+        gadget = make_product(session, "NEW-GADGET", "New gadget", 19.0, category="gadgets")
+        contact = buyer(session, products | {"NEW-GADGET": gadget}, ["NEW-GADGET", "LAPTOP-BASIC"])
+    request = PersonaliseRequest.model_validate({"contact_id": contact.external_id, "slots": SLOTS})
+    with transaction(runtime.sessions) as session:
+        answer, _ = personalise(session, cached, runtime.settings.recommend, request, NOW)
+    assert answer["mode"] == "personal"
+    assert [item["sku"] for item in answer["slots"]["up"]["items"]] == ["LAPTOP-PRO"]
