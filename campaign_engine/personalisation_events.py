@@ -7,14 +7,12 @@ batches per process by a background thread (`CE_TRACKING_WRITES=direct`: one by 
 
 from __future__ import annotations
 
-import atexit
-import logging
-import threading
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign_engine.batch_writer import BatchWriter
 from campaign_engine.bulk import write_rows
 from campaign_engine.db import transaction
 from campaign_engine.models import Event
@@ -22,9 +20,6 @@ from campaign_engine.models.types import utcnow
 
 IMPRESSION, CLICK = "personalisation_impression", "personalisation_click"
 EVENT_SOURCE = "personalise"
-BATCH = 2000
-
-log = logging.getLogger(__name__)
 
 
 def impression_row(
@@ -102,7 +97,7 @@ class DirectSink:
         """Nothing waits."""
 
 
-class BufferedSink:
+class BufferedSink(BatchWriter[dict[str, Any]]):
     """Gathers rows in memory; a background thread writes them every `flush_ms` in one batch.
 
     A worker killed with SIGKILL loses at most the last `flush_ms` of impressions; a clean
@@ -110,72 +105,11 @@ class BufferedSink:
     """
 
     def __init__(self, sessions: sessionmaker[Session], flush_ms: int) -> None:
-        self.sessions = sessions
-        self.interval = flush_ms / 1000
-        self.pending: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.idle = threading.Condition(self.lock)
-        self.writing = 0  # batches taken but not yet written
-        self.wake = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.stopped = False
-        atexit.register(self.close)
+        def write(batch: list[dict[str, Any]]) -> None:
+            with transaction(sessions) as session:
+                write_events(session, batch)
 
-    def submit(self, row: dict[str, Any]) -> None:
-        """Queue `row`; start the writer thread on first use (after any fork)."""
-        with self.lock:
-            self.pending.append(row)
-            full = len(self.pending) >= BATCH
-            if self.thread is None:
-                self.thread = threading.Thread(
-                    target=self._run, name="personalisation-writer", daemon=True
-                )
-                self.thread.start()
-        if full:
-            self.wake.set()
-
-    def _run(self) -> None:
-        while not self.stopped:
-            self.wake.wait(self.interval)
-            self.wake.clear()
-            self._write(self._take())
-
-    def _take(self) -> list[dict[str, Any]]:
-        with self.lock:
-            batch, self.pending = self.pending, []
-            self.writing += bool(batch)
-            return batch
-
-    def _write(self, batch: list[dict[str, Any]]) -> None:
-        if not batch:
-            return
-        try:
-            for attempt in (1, 2):
-                try:
-                    with transaction(self.sessions) as session:
-                        write_events(session, batch)
-                    return
-                except Exception:  # keep the thread alive; retried once, then dropped
-                    log.exception(
-                        "writing %d personalisation events failed (%d)", len(batch), attempt
-                    )
-        finally:
-            with self.lock:
-                self.writing -= 1
-                self.idle.notify_all()
-
-    def flush(self) -> None:
-        """Write everything queued so far, and wait for batches being written by the thread."""
-        self._write(self._take())
-        with self.lock:
-            while self.writing:
-                self.idle.wait(1)
-
-    def close(self) -> None:
-        """Flush and stop the writer thread (at exit: nothing answered goes unrecorded)."""
-        self.stopped = True
-        self.wake.set()
-        self.flush()
+        super().__init__(write, flush_ms, "personalisation-writer")
 
 
 def event_sink(sessions: sessionmaker[Session], writes: str, flush_ms: int) -> EventSink:
