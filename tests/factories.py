@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,8 @@ from campaign_engine.models import (
     Order,
     OrderLine,
     Product,
+    UpliftModel,
+    UpliftModelVersion,
     User,
 )
 
@@ -118,3 +121,31 @@ def make_consent(
     )
     session.add(consent)
     return consent
+
+
+def make_uplift_model(
+    session: Session, name: str = "offer", promoted: bool = True, **fields: Any
+) -> tuple[int, int]:
+    """Add an uplift model with one version (promoted or a candidate); return their ids.
+
+    The version's artifact is a placeholder: targeting, segments and journeys read stored
+    scores only, never the model.
+    """
+    model = UpliftModel(name=name, training={"campaigns": [1]}, **fields)
+    session.add(model)
+    session.flush()
+    artifact = b"placeholder: no fitted model"
+    version = UpliftModelVersion(
+        model_id=model.id,
+        version=1,
+        status="promoted" if promoted else "candidate",
+        learner="t",
+        outcome="conversion",
+        n_rows=0,
+        artifact=artifact,
+        artifact_sha256=hashlib.sha256(artifact).hexdigest(),
+        promoted_at=datetime(2026, 6, 10, 12, 0, tzinfo=UTC) if promoted else None,
+    )
+    session.add(version)
+    session.flush()
+    return model.id, version.id

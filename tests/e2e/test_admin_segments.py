@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser
-from sqlalchemy import select
 
 from campaign_engine.db import transaction
 from campaign_engine.models import (
@@ -22,13 +21,11 @@ from campaign_engine.models import (
     CampaignRun,
     Delivery,
     MessageTemplate,
-    UpliftModel,
-    UpliftModelVersion,
     UpliftScore,
 )
 from campaign_engine.runtime import Runtime
 from tests.e2e.conftest import csrf_token, sign_in
-from tests.factories import PASSWORD, make_contact, make_order, make_product
+from tests.factories import PASSWORD, make_contact, make_order, make_product, make_uplift_model
 
 INVALID = re.compile(r"\binvalid\b")
 BOUGHT_AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -524,28 +521,14 @@ def test_marketer_builds_message_conditions(
 
 def score_winback(session: Any, ids: dict[str, int]) -> None:
     """Model winback scores ann, bob and cat (ranked in that order); upsell scores nobody."""
-    for name in ("upsell", "winback"):
-        session.add(UpliftModel(name=name, training={"campaigns": [1]}))
-    session.flush()
-    model_id = session.scalar(select(UpliftModel.id).where(UpliftModel.name == "winback"))
-    version = UpliftModelVersion(
-        model_id=model_id,
-        version=1,
-        status="promoted",
-        learner="t",
-        outcome="conversion",
-        n_rows=1,
-        artifact=b"",
-        artifact_sha256="0" * 64,
-    )
-    session.add(version)
-    session.flush()
+    make_uplift_model(session, "upsell")
+    model_id, version_id = make_uplift_model(session, "winback")
     for name, score, percentile in (("ann", 0.3, 0.0), ("bob", 0.1, 1 / 3), ("cat", -0.1, 2 / 3)):
         session.add(
             UpliftScore(
                 model_id=model_id,
                 contact_id=ids[name],
-                version_id=version.id,
+                version_id=version_id,
                 score=score,
                 percentile=percentile,
                 scored_at=BOUGHT_AT,

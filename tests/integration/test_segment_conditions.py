@@ -20,13 +20,11 @@ from campaign_engine.models import (
     Event,
     MessageTemplate,
     Suppression,
-    UpliftModel,
-    UpliftModelVersion,
     UpliftScore,
 )
 from campaign_engine.segments.compiler import Context, compile_definition
 from campaign_engine.segments.definition import SegmentDefinition, parse_definition
-from tests.factories import make_consent, make_contact, make_order, make_product
+from tests.factories import make_consent, make_contact, make_order, make_product, make_uplift_model
 from tests.segment_reference import bucket, evaluate, read_dataset
 
 NOW = datetime(2025, 2, 20, 12, 0, tzinfo=UTC)  # a common year: 29 February falls on the 28th
@@ -251,26 +249,12 @@ def score_uplift(session: Session, ann: int, bob: int, cat: int, dan: int) -> No
         "unscored": [],
     }
     for name, rows in scores.items():
-        model = UpliftModel(name=name, training={"campaigns": [1]})
-        session.add(model)
-        session.flush()
-        version = UpliftModelVersion(
-            model_id=model.id,
-            version=1,
-            status="promoted",
-            learner="t",
-            outcome="conversion",
-            n_rows=100,
-            artifact=b"",
-            artifact_sha256="0" * 64,
-        )
-        session.add(version)
-        session.flush()
+        model_id, version_id = make_uplift_model(session, name)
         session.add_all(
             UpliftScore(
-                model_id=model.id,
+                model_id=model_id,
                 contact_id=contact_id,
-                version_id=version.id,
+                version_id=version_id,
                 score=score,
                 percentile=percentile,
                 scored_at=ago(days=1),

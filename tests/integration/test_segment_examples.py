@@ -18,14 +18,13 @@ from campaign_engine.models import (
     OrderLine,
     Product,
     Segment,
-    UpliftModel,
-    UpliftModelVersion,
     UpliftScore,
 )
 from campaign_engine.segments.definition import parse_definition
 from campaign_engine.segments.examples import EXAMPLES, models_needed, save_examples
 from campaign_engine.segments.service import evaluate_segment, members_select
 from campaign_engine.traits.refresh import refresh_traits
+from tests.factories import make_uplift_model
 
 TODAY = date(2026, 11, 1)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -100,30 +99,16 @@ def test_examples_find_their_audiences_on_the_demo_store(engine: Engine) -> None
 
 def score_everyone(session: Session, name: str) -> None:
     """Give every contact a made-up score under a new model, ranked as the scoring job ranks."""
-    model = UpliftModel(name=name, training={"campaigns": [1]})
-    session.add(model)
-    session.flush()
-    version = UpliftModelVersion(
-        model_id=model.id,
-        version=1,
-        status="promoted",
-        learner="t",
-        outcome="conversion",
-        n_rows=1,
-        artifact=b"",
-        artifact_sha256="0" * 64,
-    )
-    session.add(version)
-    session.flush()
+    model_id, version_id = make_uplift_model(session, name)
     ids = sorted(session.scalars(select(Contact.id)))
     ranked = sorted(ids, key=lambda i: -((i * 7919) % 1000))
     session.execute(
         insert(UpliftScore),
         [
             {
-                "model_id": model.id,
+                "model_id": model_id,
                 "contact_id": contact_id,
-                "version_id": version.id,
+                "version_id": version_id,
                 "score": ((contact_id * 7919) % 1000) / 1000 - 0.3,
                 "percentile": rank / len(ids),
                 "scored_at": NOW,

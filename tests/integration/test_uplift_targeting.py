@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import timedelta
 
@@ -28,30 +27,13 @@ from campaign_engine.models import (
 from campaign_engine.runtime import Runtime
 from tests.campaign_support import NOON, Clock, campaign_body, in_session, launch, make_runner
 from tests.campaign_support import segment as make_segment
+from tests.factories import make_uplift_model
 from tests.integration.test_global_holdout import people
 
 
 def add_model(session: Session, name: str = "offer", promoted: bool = True) -> int:
     """Store a model with one version (promoted or not); return the model id."""
-    model = UpliftModel(name=name, training={"campaigns": [1]})
-    session.add(model)
-    session.flush()
-    artifact = b"not a real model: targeting reads stored scores only"
-    session.add(
-        UpliftModelVersion(
-            model_id=model.id,
-            version=1,
-            status="promoted" if promoted else "candidate",
-            learner="t",
-            outcome="conversion",
-            n_rows=0,
-            artifact=artifact,
-            artifact_sha256=hashlib.sha256(artifact).hexdigest(),
-            promoted_at=NOON if promoted else None,
-        )
-    )
-    session.flush()
-    return model.id
+    return make_uplift_model(session, name, promoted)[0]
 
 
 def add_scores(session: Session, model_id: int, scores: dict[int, float]) -> None:
